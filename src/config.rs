@@ -1,0 +1,279 @@
+//! Every tunable in one place. The same names work in a TOML config file (`MIN_COUNT = 5`) and as
+//! environment variables (`MIN_COUNT=5`); the environment wins. A sensitivity preset sets the
+//! detector knobs first, and any knob given explicitly overrides the preset.
+
+use crate::reader::ReadLimits;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Detector knobs (see README, "Configuration", for what each trades).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorConfig {
+    /// Poisson tail probability below which a minute is surprising enough to Start.
+    pub start_alpha: f64,
+    /// Minimum events in the minute to Start.
+    pub min_count: u64,
+    /// Minimum ratio of the minute's count to the baseline rate.
+    pub min_ratio: f64,
+    /// Novelty gate: the count must exceed the largest recent comparable minute by this fraction…
+    pub novelty_margin: f64,
+    /// …and by at least this many events.
+    pub novelty_min_extra: u64,
+    /// Weight of the largest minute at any hour (vs the same hour of day) in the novelty gate.
+    pub novelty_global_weight: f64,
+    /// A closed minute is still "unusual" (keeps an insight open) below this tail probability…
+    pub end_alpha: f64,
+    /// …and at or above this count…
+    pub end_min_count: u64,
+    /// …and at or above this multiple of the baseline.
+    pub end_ratio: f64,
+    /// Consecutive usual closed minutes that End an insight.
+    pub end_quiet_minutes: u32,
+    /// An insight open this long is ended and its level accepted as the new normal.
+    pub max_insight_hours: u32,
+    /// Use the hour-of-day rate when a series had at least this many events in the window.
+    pub seasonal_min_events: u64,
+    /// No insights until the trail has been observed this long.
+    pub warmup_hours: u32,
+}
+
+/// Everything the engine needs besides storage and output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub detector: DetectorConfig,
+    /// A minute is closed this long after the newest delivery seen for its account and region.
+    pub lateness_minutes: u32,
+    pub limits: ReadLimits,
+    /// Per-minute counts are kept this long (for `metrics`).
+    pub metrics_retention_days: u32,
+    /// Event IDs are remembered this long for de-duplication across files.
+    pub dedup_window_hours: u32,
+    /// Records stamped later than their file's delivery by more than this are skipped.
+    pub future_tolerance_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sensitivity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Sensitivity {
+    fn detector(self) -> DetectorConfig {
+        let medium = DetectorConfig {
+            start_alpha: 1e-6,
+            min_count: 5,
+            min_ratio: 3.0,
+            novelty_margin: 0.5,
+            novelty_min_extra: 2,
+            novelty_global_weight: 0.5,
+            end_alpha: 1e-3,
+            end_min_count: 2,
+            end_ratio: 2.0,
+            end_quiet_minutes: 5,
+            max_insight_hours: 24,
+            seasonal_min_events: 100,
+            warmup_hours: 36,
+        };
+        match self {
+            Sensitivity::Medium => medium,
+            Sensitivity::Low => DetectorConfig {
+                start_alpha: 1e-8,
+                min_count: 10,
+                min_ratio: 5.0,
+                novelty_margin: 1.0,
+                novelty_min_extra: 5,
+                ..medium
+            },
+            Sensitivity::High => DetectorConfig {
+                start_alpha: 1e-5,
+                min_count: 3,
+                min_ratio: 2.0,
+                novelty_margin: 0.25,
+                novelty_min_extra: 1,
+                ..medium
+            },
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            detector: Sensitivity::Medium.detector(),
+            lateness_minutes: 15,
+            limits: ReadLimits::default(),
+            metrics_retention_days: 15,
+            dedup_window_hours: 24,
+            future_tolerance_minutes: 15,
+        }
+    }
+}
+
+/// The names accepted in config files and the environment, with a one-line meaning each.
+pub const KNOBS: &[(&str, &str)] = &[
+    ("SENSITIVITY", "preset for the detector knobs: low | medium | high (default medium)"),
+    ("START_ALPHA", "Poisson tail probability to Start (default 1e-6)"),
+    ("MIN_COUNT", "minimum events in a minute to Start (default 5)"),
+    ("MIN_RATIO", "minimum count / baseline rate to Start (default 3)"),
+    ("NOVELTY_MARGIN", "fraction above the largest recent comparable minute (default 0.5)"),
+    ("NOVELTY_MIN_EXTRA", "events above the largest recent comparable minute (default 2)"),
+    ("NOVELTY_GLOBAL_WEIGHT", "weight of the largest minute at any hour (default 0.5)"),
+    ("END_ALPHA", "tail probability under which a minute keeps an insight open (default 1e-3)"),
+    ("END_MIN_COUNT", "count at or above which a minute keeps an insight open (default 2)"),
+    ("END_RATIO", "multiple of baseline at or above which a minute keeps it open (default 2)"),
+    ("END_QUIET_MINUTES", "consecutive usual minutes that End an insight (default 5)"),
+    ("MAX_INSIGHT_HOURS", "insights are ended and their level accepted after this (default 24)"),
+    ("SEASONAL_MIN_EVENTS", "events in 7 days before the hour-of-day rate is used (default 100)"),
+    ("WARMUP_HOURS", "hours a trail is observed before the first insight (default 36)"),
+    ("LATENESS_MINUTES", "minutes after the newest delivery before a minute closes (default 15)"),
+    ("MAX_DECOMPRESSED_BYTES", "cap on a log file's decompressed size (default 2147483648)"),
+    ("MAX_RECORD_BYTES", "cap on one record's size (default 524288)"),
+    ("METRICS_RETENTION_DAYS", "days per-minute counts are kept (default 15)"),
+    ("DEDUP_WINDOW_HOURS", "hours event IDs are remembered for de-duplication (default 24)"),
+    ("FUTURE_TOLERANCE_MINUTES", "records later than their delivery by more are skipped (default 15)"),
+];
+
+/// A configuration problem, naming the setting and where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Defaults, then the file (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Config::load_from(file, &env)
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (for tests).
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut settings: BTreeMap<String, (String, String)> = BTreeMap::new();
+        if let Some(path) = file {
+            let origin = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("cannot read {origin}: {e}")))?;
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e| ConfigError(format!("{origin} is not valid TOML: {e}")))?;
+            for (k, v) in table {
+                let name = k.to_ascii_uppercase();
+                if !KNOBS.iter().any(|(n, _)| *n == name) {
+                    return Err(ConfigError(format!(
+                        "{origin}: unknown setting `{k}` (known: {})",
+                        KNOBS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                let value = match v {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                settings.insert(name, (value, origin.clone()));
+            }
+        }
+        for (k, v) in env {
+            if KNOBS.iter().any(|(n, _)| n == k) {
+                settings.insert(k.clone(), (v.clone(), "environment".into()));
+            }
+        }
+        Config::from_settings(&settings)
+    }
+
+    fn from_settings(s: &BTreeMap<String, (String, String)>) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        if let Some((v, origin)) = s.get("SENSITIVITY") {
+            let preset = match v.to_ascii_lowercase().as_str() {
+                "low" => Sensitivity::Low,
+                "medium" => Sensitivity::Medium,
+                "high" => Sensitivity::High,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "SENSITIVITY ({origin}) must be low, medium or high, not `{v}`"
+                    )));
+                }
+            };
+            c.detector = preset.detector();
+        }
+        let d = &mut c.detector;
+        set(s, "START_ALPHA", &mut d.start_alpha, |v| *v > 0.0 && *v < 1.0, "between 0 and 1")?;
+        set(s, "MIN_COUNT", &mut d.min_count, |v| *v >= 1, "at least 1")?;
+        set(s, "MIN_RATIO", &mut d.min_ratio, |v| *v >= 1.0, "at least 1")?;
+        set(s, "NOVELTY_MARGIN", &mut d.novelty_margin, |v| *v >= 0.0, "0 or more")?;
+        set(s, "NOVELTY_MIN_EXTRA", &mut d.novelty_min_extra, |_| true, "")?;
+        set(s, "NOVELTY_GLOBAL_WEIGHT", &mut d.novelty_global_weight, |v| (0.0..=1.0).contains(v), "between 0 and 1")?;
+        set(s, "END_ALPHA", &mut d.end_alpha, |v| *v > 0.0 && *v < 1.0, "between 0 and 1")?;
+        set(s, "END_MIN_COUNT", &mut d.end_min_count, |v| *v >= 1, "at least 1")?;
+        set(s, "END_RATIO", &mut d.end_ratio, |v| *v >= 1.0, "at least 1")?;
+        set(s, "END_QUIET_MINUTES", &mut d.end_quiet_minutes, |v| (1..=60).contains(v), "between 1 and 60")?;
+        set(s, "MAX_INSIGHT_HOURS", &mut d.max_insight_hours, |v| (1..=168).contains(v), "between 1 and 168")?;
+        set(s, "SEASONAL_MIN_EVENTS", &mut d.seasonal_min_events, |_| true, "")?;
+        set(s, "WARMUP_HOURS", &mut d.warmup_hours, |v| *v <= 168, "at most 168")?;
+        // Lateness is capped at an hour: the baseline used for a decision leaves out the current
+        // and the previous hour, which are then never still open when a decision is made.
+        set(s, "LATENESS_MINUTES", &mut c.lateness_minutes, |v| *v <= 60, "at most 60")?;
+        set(s, "MAX_DECOMPRESSED_BYTES", &mut c.limits.max_decompressed_bytes, |v| *v >= 1024, "at least 1024")?;
+        set(s, "MAX_RECORD_BYTES", &mut c.limits.max_record_bytes, |v| *v >= 1024, "at least 1024")?;
+        set(s, "METRICS_RETENTION_DAYS", &mut c.metrics_retention_days, |v| (9..=90).contains(v), "between 9 and 90")?;
+        set(s, "DEDUP_WINDOW_HOURS", &mut c.dedup_window_hours, |v| (1..=720).contains(v), "between 1 and 720")?;
+        set(s, "FUTURE_TOLERANCE_MINUTES", &mut c.future_tolerance_minutes, |v| *v <= 1440, "at most 1440")?;
+        Ok(c)
+    }
+}
+
+fn set<T: std::str::FromStr>(
+    s: &BTreeMap<String, (String, String)>,
+    name: &str,
+    slot: &mut T,
+    valid: impl Fn(&T) -> bool,
+    rule: &str,
+) -> Result<(), ConfigError> {
+    let Some((raw, origin)) = s.get(name) else { return Ok(()) };
+    let v: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError(format!("{name} ({origin}) is not a valid number: `{raw}`")))?;
+    if !valid(&v) {
+        return Err(ConfigError(format!("{name} ({origin}) must be {rule}, not `{raw}`")));
+    }
+    *slot = v;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn file_then_environment_then_preset_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "MIN_COUNT = 7\nlateness_minutes = 20\nSENSITIVITY = \"high\"\n").unwrap();
+        let c = Config::load_from(Some(&path), &env(&[("LATENESS_MINUTES", "30"), ("PATH", "/bin")])).unwrap();
+        assert_eq!(c.detector.min_count, 7, "explicit knob beats preset");
+        assert_eq!(c.lateness_minutes, 30, "environment beats file");
+        assert_eq!(c.detector.start_alpha, 1e-5, "preset applied");
+    }
+
+    #[test]
+    fn errors_name_the_setting_and_origin() {
+        let e = Config::load_from(None, &env(&[("MIN_COUNT", "many")])).unwrap_err().to_string();
+        assert!(e.contains("MIN_COUNT") && e.contains("environment"), "{e}");
+        let e = Config::load_from(None, &env(&[("LATENESS_MINUTES", "90")])).unwrap_err().to_string();
+        assert!(e.contains("at most 60"), "{e}");
+        let e = Config::load_from(None, &env(&[("SENSITIVITY", "max")])).unwrap_err().to_string();
+        assert!(e.contains("low, medium or high"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "MIN_CONT = 7\n").unwrap();
+        let e = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
+        assert!(e.contains("unknown setting `MIN_CONT`"), "{e}");
+        std::fs::write(&path, "MIN_COUNT = \n").unwrap();
+        let e = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
+        assert!(e.contains("not valid TOML"), "{e}");
+    }
+}

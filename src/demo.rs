@@ -1,0 +1,1403 @@
+//! Synthetic CloudTrail trail for `trail-insights demo`.
+//!
+//! Writes a multi-day trail for one account and region as real CloudTrail
+//! delivery files (`AWSLogs/.../*.json.gz`), with a steady, plausible baseline
+//! and two injected incidents. The incidents are returned as ground truth so
+//! the demo can show what the detector is expected to find.
+//!
+//! Generation is deterministic for a seed and streams one five-minute
+//! delivery window at a time, so memory stays flat however many days are asked.
+
+use std::f64::consts::TAU;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Poisson};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSpec {
+    /// RNG seed; the same seed gives byte-identical files.
+    pub seed: u64,
+    /// Number of whole days of traffic.
+    pub days: u32,
+    /// First event time; truncated to the whole minute.
+    pub start: DateTime<Utc>,
+    /// Twelve-digit AWS account id.
+    pub account: String,
+    /// Region the trail is for (e.g. `us-east-1`).
+    pub region: String,
+}
+
+impl Default for DemoSpec {
+    fn default() -> Self {
+        DemoSpec {
+            seed: 7,
+            days: 9,
+            // A Monday, so the weekday/weekend rhythm starts at a clean edge.
+            start: Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).single().unwrap_or_default(),
+            account: "123456789012".to_string(),
+            region: "us-east-1".to_string(),
+        }
+    }
+}
+
+/// One injected anomaly: the ground truth the detector should report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    /// Short human label.
+    pub name: String,
+    /// `ApiCallRateInsight` or `ApiErrorRateInsight`.
+    pub insight_type: String,
+    pub event_source: String,
+    pub event_name: String,
+    /// The error code of the injected calls, for error-rate incidents.
+    pub error_code: Option<String>,
+    /// First minute of the incident.
+    pub start: DateTime<Utc>,
+    /// Exclusive end, on a whole minute.
+    pub end: DateTime<Utc>,
+    /// Injected calls in every minute of `[start, end)` (on top of normal traffic).
+    pub per_minute: u32,
+    /// Caller ARN normalised the way Insights groups it (assumed-role without session).
+    pub caller_arn: String,
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoTrail {
+    /// Every delivery file, sorted by path.
+    pub files: Vec<PathBuf>,
+    /// Distinct events written (duplicated deliveries counted once).
+    pub events: u64,
+    /// Injected incidents, in time order.
+    pub incidents: Vec<Incident>,
+}
+
+/// CloudTrail delivers roughly every five minutes.
+const WINDOW_MINUTES: i64 = 5;
+/// Delivery lands 0..3 minutes after the window closes.
+const MAX_JITTER_SECS: i64 = 180;
+/// Share of events that slip into the next delivery.
+const DELAY_P: f64 = 0.02;
+/// Share of events delivered twice in the same file (CloudTrail is at-least-once).
+const DUP_P: f64 = 0.0005;
+/// Share of normal read events written in the older 1.05 shape.
+const OLD_STYLE_P: f64 = 0.01;
+
+const UA_CLI: &str = "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.167.amzn2023.x86_64 exe/x86_64.amzn.2023 prompt/off";
+const UA_BOTO: &str = "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10.213-201.855.amzn2.x86_64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.69";
+const UA_BOTO_LAMBDA: &str = "Boto3/1.34.42 md/Botocore#1.34.42 ua/2.0 os/linux#5.10.209-219.845.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.2 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.42";
+const UA_GO: &str = "aws-sdk-go-v2/1.26.1 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64 api/cloudwatch#1.36.3 grafana/10.4.1";
+const UA_TF: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.42.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64";
+const UA_CONSOLE: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const UA_SSM: &str = "aws-sdk-go/1.44.302 (go1.21.6; linux; amd64) amazon-ssm-agent/3.3.131.0";
+const UA_LAMBDA_LOGS: &str = "awslambda-worker/1.0 rusage/0.01 0.00 0.02";
+const UA_ATTACKER: &str = "python-requests/2.31.0";
+
+/// The fleet that sends SSM heartbeats every five minutes.
+const FLEET: [(&str, &str); 12] = [
+    ("i-0a1f3c5e7b9d20461", "10.0.1.17"),
+    ("i-0b2e4d6f8a0c31572", "10.0.1.42"),
+    ("i-0c3d5e7f9b1a42683", "10.0.1.88"),
+    ("i-0d4c6f8a0b2e53794", "10.0.2.11"),
+    ("i-0e5b7a9c1d3f648a5", "10.0.2.57"),
+    ("i-0f6a8b0d2e4c759b6", "10.0.2.93"),
+    ("i-01798c1e3f5d86ac7", "10.0.3.24"),
+    ("i-02889d2f4a6e97bd8", "10.0.3.61"),
+    ("i-0397ae3b5c7fa8ce9", "10.0.3.105"),
+    ("i-04a6bf4c6d8eb9dfa", "10.0.4.19"),
+    ("i-05b5c05d7e9fcae0b", "10.0.4.77"),
+    ("i-06c4d16e8fa0dbf1c", "10.0.4.130"),
+];
+
+const APP_SESSIONS: [&str; 3] = ["i-0abc", "i-0def", "i-0fed"];
+const BUCKETS: [&str; 4] = [
+    "acme-prod-assets",
+    "acme-prod-logs",
+    "acme-data-lake",
+    "acme-terraform-state",
+];
+
+/// Who makes a call, in CloudTrail's terms.
+#[derive(Clone, Copy)]
+enum Principal {
+    /// An assumed role: role name and session name.
+    Role(&'static str, &'static str),
+    /// A long-lived IAM user.
+    User(&'static str),
+    /// An AWS service acting on its own behalf.
+    Service(&'static str),
+}
+
+/// A principal plus how it reaches the API.
+#[derive(Clone, Copy)]
+struct Caller {
+    who: Principal,
+    invoked_by: Option<&'static str>,
+    agent: &'static str,
+    ip: &'static str,
+    console: bool,
+}
+
+impl Caller {
+    const fn new(who: Principal, agent: &'static str, ip: &'static str) -> Self {
+        Caller {
+            who,
+            invoked_by: None,
+            agent,
+            ip,
+            console: false,
+        }
+    }
+
+    /// A call a service makes for a principal: IP and agent are the service name.
+    const fn via(who: Principal, service: &'static str) -> Self {
+        Caller {
+            who,
+            invoked_by: Some(service),
+            agent: service,
+            ip: service,
+            console: false,
+        }
+    }
+
+    const fn console(role: &'static str, session: &'static str, ip: &'static str) -> Self {
+        Caller {
+            who: Principal::Role(role, session),
+            invoked_by: None,
+            agent: UA_CONSOLE,
+            ip,
+            console: true,
+        }
+    }
+}
+
+const MONITORING: Caller = Caller::new(
+    Principal::Role("MonitoringRole", "grafana"),
+    UA_GO,
+    "54.210.17.33",
+);
+const CI: Caller = Caller::new(
+    Principal::Role("CIDeployRole", "gh-actions"),
+    UA_TF,
+    "192.0.2.140",
+);
+const TF_USER: Caller = Caller::new(Principal::User("terraform-ci"), UA_TF, "192.0.2.141");
+const JANE: Caller = Caller::new(Principal::User("dev-jane"), UA_CLI, "203.0.113.24");
+const BACKUP: Caller = Caller::new(
+    Principal::Role("BackupRole", "cron"),
+    UA_BOTO_LAMBDA,
+    "3.227.14.201",
+);
+const AUDITOR: Caller = Caller::new(
+    Principal::Role("SecurityAuditRole", "prowler"),
+    UA_BOTO,
+    "34.201.9.77",
+);
+const AUTOSCALING: Caller = Caller::via(
+    Principal::Role("AWSServiceRoleForAutoScaling", "AutoScaling"),
+    "autoscaling.amazonaws.com",
+);
+const LOGS_WORKER: Caller = Caller::new(
+    Principal::Role("LambdaExecRole", "order-processor"),
+    UA_LAMBDA_LOGS,
+    "3.91.170.5",
+);
+const ALICE: Caller = Caller::console("AdminRole", "alice", "203.0.113.10");
+const BOB: Caller = Caller::console("AdminRole", "bob", "198.51.100.35");
+const ATTACKER: Caller = Caller::new(
+    Principal::Role("CompromisedRole", "x"),
+    UA_ATTACKER,
+    "198.51.100.201",
+);
+
+/// One API call before it is rendered.
+struct Call {
+    time: DateTime<Utc>,
+    source: &'static str,
+    name: &'static str,
+    read_only: bool,
+    caller: Caller,
+    params: Value,
+    response: Value,
+    error: Option<(&'static str, String)>,
+    resources: Option<Value>,
+    extra: Option<Value>,
+    /// Injected incident calls are never old-style or duplicated, so counts stay exact.
+    injected: bool,
+}
+
+impl Call {
+    fn new(
+        time: DateTime<Utc>,
+        source: &'static str,
+        name: &'static str,
+        read_only: bool,
+        caller: Caller,
+    ) -> Self {
+        Call {
+            time,
+            source,
+            name,
+            read_only,
+            caller,
+            params: Value::Null,
+            response: Value::Null,
+            error: None,
+            resources: None,
+            extra: None,
+            injected: false,
+        }
+    }
+
+    fn params(mut self, v: Value) -> Self {
+        self.params = v;
+        self
+    }
+
+    fn response(mut self, v: Value) -> Self {
+        self.response = v;
+        self
+    }
+
+    fn error(mut self, code: &'static str, message: String) -> Self {
+        self.error = Some((code, message));
+        self
+    }
+}
+
+/// A rendered event waiting for delivery.
+struct Ev {
+    time: DateTime<Utc>,
+    json: String,
+    injected: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Burst,
+    Storm,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    event_version: &'static str,
+    user_identity: Identity<'a>,
+    event_time: String,
+    event_source: &'static str,
+    event_name: &'static str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: &'static str,
+    user_agent: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    request_parameters: Value,
+    response_elements: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    additional_event_data: Option<Value>,
+    #[serde(rename = "requestID")]
+    request_id: String,
+    #[serde(rename = "eventID")]
+    event_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<Value>,
+    event_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    management_event: Option<bool>,
+    recipient_account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_category: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_details: Option<Tls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_credential_from_console: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_context: Option<SessionContext<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoked_by: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    session_issuer: Issuer<'a>,
+    web_id_federation_data: Empty,
+    attributes: Attributes,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Issuer<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    principal_id: String,
+    arn: String,
+    account_id: &'a str,
+    user_name: &'static str,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Attributes {
+    creation_date: String,
+    mfa_authenticated: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Tls {
+    tls_version: &'static str,
+    cipher_suite: &'static str,
+    client_provided_host_header: String,
+}
+
+/// Generates the trail into `dir` and returns the files and the ground truth.
+///
+/// Incidents go into the last two days (`days - 2` at 10:23 and `days - 1` at
+/// 03:41, UTC offsets from the start day), so the default 9-day spec has them
+/// on days 7 and 8; with fewer than 3 days there is no baseline worth the name
+/// and no incident is injected.
+pub fn generate(dir: &Path, spec: &DemoSpec) -> Result<DemoTrail> {
+    if spec.days == 0 {
+        bail!("demo needs at least one day");
+    }
+    let start = truncate_minute(spec.start);
+    let end = start + Duration::days(i64::from(spec.days));
+    let planned = plan_incidents(spec, start);
+    let mut g = Gen {
+        spec,
+        rng: ChaCha8Rng::seed_from_u64(spec.seed),
+        planned: &planned,
+    };
+
+    let windows = i64::from(spec.days) * 24 * 60 / WINDOW_MINUTES;
+    let mut future: Vec<Ev> = Vec::new();
+    let mut delayed: Vec<String> = Vec::new();
+    let mut files = Vec::new();
+    let mut events = 0u64;
+
+    for w in 0..windows {
+        let ws = start + Duration::minutes(w * WINDOW_MINUTES);
+        let we = ws + Duration::minutes(WINDOW_MINUTES);
+        let mut current = std::mem::take(&mut future);
+        let mut produced = Vec::new();
+        if w == 0 {
+            g.heartbeat(ws, &mut produced);
+        }
+        for m in 0..WINDOW_MINUTES {
+            g.minute(ws + Duration::minutes(m), &mut produced);
+        }
+        // The next heartbeat straddles the window edge; its early half is ours.
+        g.heartbeat(we, &mut produced);
+        for ev in produced {
+            if ev.time < ws || ev.time >= end {
+                continue;
+            } else if ev.time < we {
+                current.push(ev);
+            } else {
+                future.push(ev);
+            }
+        }
+
+        let mut batch = std::mem::take(&mut delayed);
+        events += current.len() as u64;
+        for ev in current {
+            let dup = !ev.injected && g.rng.random_bool(DUP_P);
+            let target = if g.rng.random_bool(DELAY_P) {
+                &mut delayed
+            } else {
+                &mut batch
+            };
+            if dup {
+                target.push(ev.json.clone());
+            }
+            target.push(ev.json);
+        }
+        if !batch.is_empty() {
+            files.push(g.write_file(dir, we, batch)?);
+        }
+    }
+    if !delayed.is_empty() {
+        let next = end + Duration::minutes(WINDOW_MINUTES);
+        files.push(g.write_file(dir, next, delayed)?);
+    }
+
+    files.sort();
+    Ok(DemoTrail {
+        files,
+        events,
+        incidents: planned.into_iter().map(|(i, _)| i).collect(),
+    })
+}
+
+fn truncate_minute(t: DateTime<Utc>) -> DateTime<Utc> {
+    t - Duration::seconds(i64::from(t.second())) - Duration::nanoseconds(i64::from(t.nanosecond()))
+}
+
+/// Fixed offsets from the start so the ground truth is reproducible.
+fn plan_incidents(spec: &DemoSpec, start: DateTime<Utc>) -> Vec<(Incident, Kind)> {
+    if spec.days < 3 {
+        return Vec::new();
+    }
+    let acct = &spec.account;
+    let day = |d: u32, h: i64, m: i64| {
+        start + Duration::days(i64::from(d)) + Duration::hours(h) + Duration::minutes(m)
+    };
+    let burst = day(spec.days - 2, 10, 23);
+    let storm = day(spec.days - 1, 3, 41);
+    vec![
+        (
+            Incident {
+                name: "write-call burst".to_string(),
+                insight_type: "ApiCallRateInsight".to_string(),
+                event_source: "ec2.amazonaws.com".to_string(),
+                event_name: "RunInstances".to_string(),
+                error_code: None,
+                start: burst,
+                end: burst + Duration::minutes(6),
+                per_minute: 40,
+                caller_arn: format!("arn:aws:sts::{acct}:assumed-role/CompromisedRole"),
+            },
+            Kind::Burst,
+        ),
+        (
+            Incident {
+                name: "AccessDenied storm".to_string(),
+                insight_type: "ApiErrorRateInsight".to_string(),
+                event_source: "secretsmanager.amazonaws.com".to_string(),
+                event_name: "GetSecretValue".to_string(),
+                error_code: Some("AccessDeniedException".to_string()),
+                start: storm,
+                end: storm + Duration::minutes(10),
+                per_minute: 30,
+                caller_arn: format!("arn:aws:sts::{acct}:assumed-role/AppRole"),
+            },
+            Kind::Storm,
+        ),
+    ]
+}
+
+/// Generator state: one RNG stream consumed in a fixed order, for determinism.
+struct Gen<'a> {
+    spec: &'a DemoSpec,
+    rng: ChaCha8Rng,
+    planned: &'a [(Incident, Kind)],
+}
+
+impl Gen<'_> {
+    fn poisson(&mut self, lambda: f64) -> u32 {
+        match Poisson::new(lambda) {
+            Ok(d) => d.sample(&mut self.rng) as u32,
+            Err(_) => 0,
+        }
+    }
+
+    fn second_in(&mut self, minute: DateTime<Utc>) -> DateTime<Utc> {
+        minute + Duration::seconds(self.rng.random_range(0..60))
+    }
+
+    fn uuid(&mut self) -> String {
+        uuid::Builder::from_random_bytes(self.rng.random())
+            .into_uuid()
+            .to_string()
+    }
+
+    fn alnum(&mut self, n: usize, upper_only: bool) -> String {
+        const ALL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let set = if upper_only { UPPER } else { ALL };
+        (0..n)
+            .map(|_| char::from(set[self.rng.random_range(0..set.len())]))
+            .collect()
+    }
+
+    fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[self.rng.random_range(0..16)]))
+            .collect()
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.rng.random_range(0..items.len())]
+    }
+
+    /// Steady fleet heartbeat: every instance reports within a minute of the mark.
+    fn heartbeat(&mut self, mark: DateTime<Utc>, out: &mut Vec<Ev>) {
+        let region = self.spec.region.clone();
+        for (i, (id, ip)) in FLEET.iter().enumerate() {
+            let t = mark + Duration::seconds(self.rng.random_range(-60..60));
+            let az = ["a", "b", "c"][i % 3];
+            let caller = Caller::new(Principal::Role("SSMInstanceRole", id), UA_SSM, ip);
+            let call = Call::new(t, "ssm.amazonaws.com", "UpdateInstanceInformation", false, caller)
+                .params(json!({
+                    "instanceId": id,
+                    "agentVersion": "3.3.131.0",
+                    "agentStatus": "Active",
+                    "platformType": "Linux",
+                    "platformName": "Amazon Linux",
+                    "platformVersion": "2023",
+                    "iPAddress": ip,
+                    "computerName": format!("ip-{}.ec2.internal", ip.replace('.', "-")),
+                    "agentName": "amazon-ssm-agent",
+                    "availabilityZone": format!("{region}{az}"),
+                    "sSMConnectionChannel": "ssmmessages"
+                }));
+            let ev = self.emit(call);
+            out.push(ev);
+        }
+    }
+
+    /// All normal traffic and incident calls whose event time falls in `minute`.
+    fn minute(&mut self, minute: DateTime<Utc>, out: &mut Vec<Ev>) {
+        let hour = f64::from(minute.hour()) + f64::from(minute.minute()) / 60.0;
+        // 0 at 02:00, 1 at 14:00 UTC.
+        let daily = (1.0 + ((hour - 14.0) / 24.0 * TAU).cos()) / 2.0;
+        let weekday = minute.weekday().num_days_from_monday() < 5;
+        let office = (9..18).contains(&minute.hour());
+        let human = match (weekday, office) {
+            (true, true) => 1.0,
+            (false, true) => 0.15,
+            _ => 0.02,
+        };
+
+        let n = self.poisson(1.0 + 2.0 * daily);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.describe_instances(t);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(2.0);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.assume_role(t);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.5);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let caller = self.pick(&[TF_USER, JANE, CI, ALICE]);
+            let call = Call::new(t, "s3.amazonaws.com", "ListBuckets", true, caller)
+                .params(json!({"Host": "s3.amazonaws.com"}));
+            let call = self.s3_extra(call);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(1.0);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let session = self.pick(&APP_SESSIONS);
+            let call = self.get_secret(t, session);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(1.5);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.decrypt(t);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(2.0);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.get_metric_data(t);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(1.0);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let id = self.pick(&FLEET).0;
+            let call = Call::new(t, "ec2.amazonaws.com", "DescribeInstanceStatus", true, AUTOSCALING)
+                .params(json!({
+                    "instancesSet": {"items": [{"instanceId": id}]},
+                    "filterSet": {},
+                    "includeAllInstances": true
+                }));
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.5);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let caller = self.pick(&[CI, TF_USER, JANE]);
+            let call = Call::new(t, "sts.amazonaws.com", "GetCallerIdentity", true, caller);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.3);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let stream = format!(
+                "{:04}/{:02}/{:02}/[$LATEST]{}",
+                t.year(),
+                t.month(),
+                t.day(),
+                self.hex(32)
+            );
+            let call = Call::new(t, "logs.amazonaws.com", "CreateLogStream", false, LOGS_WORKER)
+                .params(json!({
+                    "logGroupName": "/aws/lambda/order-processor",
+                    "logStreamName": stream
+                }));
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.2);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.get_bucket_acl(t, false);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.05);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.get_bucket_acl(t, true);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.02);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.run_instances(t, CI, "t3.medium");
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.2 * human);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = self.create_tags(t);
+            out.push(self.emit(call));
+        }
+        let n = self.poisson(0.5 * human);
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let caller = self.pick(&[ALICE, BOB]);
+            let call = Call::new(t, "ec2.amazonaws.com", "DescribeSecurityGroups", true, caller)
+                .params(json!({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}));
+            out.push(self.emit(call));
+        }
+        if minute.hour() == 2 && minute.minute() == 0 {
+            for k in 0..6 {
+                let t = self.second_in(minute);
+                let call = self.create_snapshot(t, k);
+                out.push(self.emit(call));
+            }
+        }
+
+        for idx in 0..self.planned.len() {
+            let (inc, kind) = &self.planned[idx];
+            if minute < inc.start || minute >= inc.end {
+                continue;
+            }
+            let (per_minute, kind) = (inc.per_minute, *kind);
+            for _ in 0..per_minute {
+                let t = self.second_in(minute);
+                let mut call = match kind {
+                    Kind::Burst => self.run_instances(t, ATTACKER, "g4dn.12xlarge"),
+                    Kind::Storm => {
+                        let acct = &self.spec.account;
+                        let region = &self.spec.region;
+                        let msg = format!(
+                            "User: arn:aws:sts::{acct}:assumed-role/AppRole/i-0abc is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:{region}:{acct}:secret:prod/orders/db-Xk2p9Q because no identity-based policy allows the secretsmanager:GetSecretValue action"
+                        );
+                        self.get_secret(t, "i-0abc")
+                            .error("AccessDeniedException", msg)
+                    }
+                };
+                call.injected = true;
+                out.push(self.emit(call));
+            }
+        }
+    }
+
+    fn describe_instances(&mut self, t: DateTime<Utc>) -> Call {
+        let caller = if self.rng.random_bool(0.8) {
+            MONITORING
+        } else {
+            self.pick(&[CI, TF_USER, JANE, ALICE])
+        };
+        let params = if self.rng.random_bool(0.5) {
+            let id = self.pick(&FLEET).0;
+            json!({"instancesSet": {"items": [{"instanceId": id}]}, "filterSet": {}})
+        } else {
+            json!({
+                "maxResults": 1000,
+                "instancesSet": {},
+                "filterSet": {"items": [{"name": "tag:Environment", "valueSet": {"items": [{"value": "prod"}]}}]}
+            })
+        };
+        Call::new(t, "ec2.amazonaws.com", "DescribeInstances", true, caller).params(params)
+    }
+
+    fn assume_role(&mut self, t: DateTime<Utc>) -> Call {
+        let acct = self.spec.account.clone();
+        let fails = self.rng.random_bool(0.005);
+        let (caller, role, session) = if fails {
+            (self.pick(&[JANE, TF_USER]), "ProdAdminRole", "break-glass")
+        } else {
+            let r: f64 = self.rng.random();
+            if r < 0.5 {
+                let svc = self.pick(&[
+                    "lambda.amazonaws.com",
+                    "ecs-tasks.amazonaws.com",
+                    "ec2.amazonaws.com",
+                ]);
+                let caller = Caller::via(Principal::Service(svc), svc);
+                (caller, "AppRole", "i-0abc")
+            } else if r < 0.8 {
+                (CI, "CIDeployRole", "gh-actions")
+            } else {
+                (self.pick(&[JANE, TF_USER]), "ReadOnlyRole", "dev-jane")
+            }
+        };
+        let role_arn = format!("arn:aws:iam::{acct}:role/{role}");
+        let params = json!({
+            "roleArn": role_arn,
+            "roleSessionName": session,
+            "durationSeconds": 3600
+        });
+        let mut call = Call::new(t, "sts.amazonaws.com", "AssumeRole", false, caller).params(params);
+        call.resources = Some(json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": role_arn}]));
+        if fails {
+            let who = match caller.who {
+                Principal::User(u) => format!("arn:aws:iam::{acct}:user/{u}"),
+                _ => String::new(),
+            };
+            let msg = format!(
+                "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            );
+            return call.error("AccessDenied", msg);
+        }
+        let expiration = (t + Duration::hours(1))
+            .format("%b %-d, %Y, %-I:%M:%S %p")
+            .to_string();
+        let key = format!("ASIA{}", self.alnum(16, true));
+        let role_id = stable_id("AROA", role);
+        call.response(json!({
+            "credentials": {"accessKeyId": key, "sessionToken": "IQoJb3JpZ2luX2VjEHwaCXVzLWVhc3QtMSJHMEUCIQD", "expiration": expiration},
+            "assumedRoleUser": {
+                "assumedRoleId": format!("{role_id}:{session}"),
+                "arn": format!("arn:aws:sts::{acct}:assumed-role/{role}/{session}")
+            }
+        }))
+    }
+
+    fn get_secret(&mut self, t: DateTime<Utc>, session: &'static str) -> Call {
+        let caller = Caller::new(Principal::Role("AppRole", session), UA_BOTO, "3.218.44.10");
+        Call::new(t, "secretsmanager.amazonaws.com", "GetSecretValue", true, caller)
+            .params(json!({"secretId": "prod/orders/db"}))
+    }
+
+    fn decrypt(&mut self, t: DateTime<Utc>) -> Call {
+        let acct = self.spec.account.clone();
+        let region = self.spec.region.clone();
+        let session = self.pick(&APP_SESSIONS);
+        let caller = Caller::via(
+            Principal::Role("AppRole", session),
+            "secretsmanager.amazonaws.com",
+        );
+        let mut call = Call::new(t, "kms.amazonaws.com", "Decrypt", true, caller).params(json!({
+            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            "encryptionContext": {
+                "SecretARN": format!("arn:aws:secretsmanager:{region}:{acct}:secret:prod/orders/db-Xk2p9Q"),
+                "SecretVersionId": "0b7d9a52-3c1e-4f0a-9d2b-6e8f1a4c7b30"
+            }
+        }));
+        call.resources = Some(json!([{
+            "accountId": acct,
+            "type": "AWS::KMS::Key",
+            "ARN": format!("arn:aws:kms:{region}:{acct}:key/5d2f8c1e-7a4b-4e9d-b3c6-1f0a9e8d7c65")
+        }]));
+        call
+    }
+
+    fn get_metric_data(&mut self, t: DateTime<Utc>) -> Call {
+        let end = t.format("%b %-d, %Y, %-I:%M:00 %p").to_string();
+        let begin = (t - Duration::hours(3))
+            .format("%b %-d, %Y, %-I:%M:00 %p")
+            .to_string();
+        let metric = self.pick(&["CPUUtilization", "NetworkIn", "StatusCheckFailed"]);
+        Call::new(t, "monitoring.amazonaws.com", "GetMetricData", true, MONITORING).params(json!({
+            "metricDataQueries": [{
+                "id": "a",
+                "metricStat": {
+                    "metric": {"namespace": "AWS/EC2", "metricName": metric, "dimensions": [{"name": "AutoScalingGroupName", "value": "web-prod"}]},
+                    "period": 60,
+                    "stat": "Average"
+                },
+                "returnData": true
+            }],
+            "startTime": begin,
+            "endTime": end,
+            "maxDatapoints": 100800
+        }))
+    }
+
+    fn get_bucket_acl(&mut self, t: DateTime<Utc>, denied: bool) -> Call {
+        let region = self.spec.region.clone();
+        let bucket = if denied {
+            "acme-partner-exchange"
+        } else {
+            self.pick(&BUCKETS)
+        };
+        let call = Call::new(t, "s3.amazonaws.com", "GetBucketAcl", true, AUDITOR).params(json!({
+            "bucketName": bucket,
+            "Host": format!("{bucket}.s3.{region}.amazonaws.com"),
+            "acl": ""
+        }));
+        let call = self.s3_extra(call);
+        if denied {
+            call.error("AccessDenied", "Access Denied".to_string())
+        } else {
+            call
+        }
+    }
+
+    /// S3 records carry additionalEventData in real trails.
+    fn s3_extra(&mut self, mut call: Call) -> Call {
+        let amz_id = self.alnum(76, false);
+        call.extra = Some(json!({
+            "SignatureVersion": "SigV4",
+            "CipherSuite": "TLS_AES_128_GCM_SHA256",
+            "bytesTransferredIn": 0,
+            "AuthenticationMethod": "AuthHeader",
+            "x-amz-id-2": amz_id,
+            "bytesTransferredOut": self.rng.random_range(300..2400)
+        }));
+        call
+    }
+
+    fn run_instances(&mut self, t: DateTime<Utc>, caller: Caller, instance_type: &str) -> Call {
+        let acct = self.spec.account.clone();
+        let id = format!("i-0{}", self.hex(16));
+        let reservation = format!("r-0{}", self.hex(16));
+        let request = self.uuid();
+        Call::new(t, "ec2.amazonaws.com", "RunInstances", false, caller)
+            .params(json!({
+                "instancesSet": {"items": [{"imageId": "ami-0c7217cdde317cfec", "minCount": 1, "maxCount": 1}]},
+                "instanceType": instance_type,
+                "blockDeviceMapping": {},
+                "subnetId": "subnet-0f3a9b1c2d4e5f607",
+                "disableApiTermination": false,
+                "clientToken": self.uuid()
+            }))
+            .response(json!({
+                "requestId": request,
+                "reservationId": reservation,
+                "ownerId": acct,
+                "groupSet": {},
+                "instancesSet": {"items": [{
+                    "instanceId": id,
+                    "imageId": "ami-0c7217cdde317cfec",
+                    "instanceState": {"code": 0, "name": "pending"},
+                    "instanceType": instance_type,
+                    "subnetId": "subnet-0f3a9b1c2d4e5f607"
+                }]}
+            }))
+    }
+
+    fn create_tags(&mut self, t: DateTime<Utc>) -> Call {
+        let (caller, owner) = if self.rng.random_bool(0.5) {
+            (ALICE, "alice")
+        } else {
+            (BOB, "bob")
+        };
+        let id = self.pick(&FLEET).0;
+        let request = self.uuid();
+        Call::new(t, "ec2.amazonaws.com", "CreateTags", false, caller)
+            .params(json!({
+                "resourcesSet": {"items": [{"resourceId": id}]},
+                "tagSet": {"items": [{"key": "Owner", "value": owner}]}
+            }))
+            .response(json!({"requestId": request, "_return": true}))
+    }
+
+    fn create_snapshot(&mut self, t: DateTime<Utc>, k: u32) -> Call {
+        let db = format!("orders-db-{k}");
+        let snap = format!(
+            "nightly-{db}-{:04}-{:02}-{:02}",
+            t.year(),
+            t.month(),
+            t.day()
+        );
+        Call::new(t, "rds.amazonaws.com", "CreateDBSnapshot", false, BACKUP)
+            .params(json!({"dBSnapshotIdentifier": snap, "dBInstanceIdentifier": db}))
+            .response(json!({
+                "dBSnapshotIdentifier": snap,
+                "dBInstanceIdentifier": db,
+                "engine": "postgres",
+                "allocatedStorage": 200,
+                "status": "creating",
+                "port": 5432,
+                "snapshotType": "manual",
+                "encrypted": true
+            }))
+    }
+
+    /// Renders a call as one CloudTrail record.
+    fn emit(&mut self, call: Call) -> Ev {
+        let spec = self.spec;
+        let acct = spec.account.as_str();
+        let old = call.read_only && !call.injected && self.rng.random_bool(OLD_STYLE_P);
+        let session_start = format_time(truncate_hour(call.time));
+        let c = call.caller;
+        let identity = match c.who {
+            Principal::Role(role, session) => {
+                let role_id = stable_id("AROA", role);
+                Identity {
+                    kind: "AssumedRole",
+                    principal_id: Some(format!("{role_id}:{session}")),
+                    arn: Some(format!("arn:aws:sts::{acct}:assumed-role/{role}/{session}")),
+                    account_id: Some(acct),
+                    access_key_id: Some(stable_id("ASIA", &format!("{role}/{session}/{session_start}"))),
+                    user_name: None,
+                    session_context: Some(SessionContext {
+                        session_issuer: Issuer {
+                            kind: "Role",
+                            principal_id: role_id,
+                            arn: format!("arn:aws:iam::{acct}:role/{role}"),
+                            account_id: acct,
+                            user_name: role,
+                        },
+                        web_id_federation_data: Empty {},
+                        attributes: Attributes {
+                            creation_date: session_start,
+                            mfa_authenticated: if c.console { "true" } else { "false" },
+                        },
+                    }),
+                    invoked_by: c.invoked_by,
+                }
+            }
+            Principal::User(name) => Identity {
+                kind: "IAMUser",
+                principal_id: Some(stable_id("AIDA", name)),
+                arn: Some(format!("arn:aws:iam::{acct}:user/{name}")),
+                account_id: Some(acct),
+                access_key_id: Some(stable_id("AKIA", name)),
+                user_name: Some(name),
+                session_context: None,
+                invoked_by: c.invoked_by,
+            },
+            Principal::Service(svc) => Identity {
+                kind: "AWSService",
+                principal_id: None,
+                arn: None,
+                account_id: None,
+                access_key_id: None,
+                user_name: None,
+                session_context: None,
+                invoked_by: Some(svc),
+            },
+        };
+        let request_id = if call.source == "s3.amazonaws.com" {
+            self.alnum(16, true)
+        } else {
+            self.uuid()
+        };
+        let event_id = self.uuid();
+        let service_call = c.invoked_by.is_some() || matches!(c.who, Principal::Service(_));
+        let tls = (!old && !service_call).then(|| Tls {
+            tls_version: "TLSv1.3",
+            cipher_suite: "TLS_AES_128_GCM_SHA256",
+            client_provided_host_header: host_header(call.source, &spec.region),
+        });
+        let (error_code, error_message) = match call.error {
+            Some((code, msg)) => (Some(code), Some(msg)),
+            None => (None, None),
+        };
+        let record = Record {
+            event_version: if old { "1.05" } else { "1.09" },
+            user_identity: identity,
+            event_time: format_time(call.time),
+            event_source: call.source,
+            event_name: call.name,
+            aws_region: &spec.region,
+            source_ip_address: c.ip,
+            user_agent: c.agent,
+            error_code,
+            error_message,
+            request_parameters: call.params,
+            response_elements: call.response,
+            additional_event_data: call.extra,
+            request_id,
+            event_id,
+            read_only: (!old).then_some(call.read_only),
+            resources: call.resources,
+            event_type: "AwsApiCall",
+            management_event: (!old).then_some(true),
+            recipient_account_id: acct,
+            event_category: (!old).then_some("Management"),
+            tls_details: tls,
+            session_credential_from_console: c.console.then_some("true"),
+        };
+        // Serialising plain data to a String cannot fail; fall back to "{}" to avoid a panic path.
+        let json = serde_json::to_string(&record).unwrap_or_else(|_| "{}".to_string());
+        Ev {
+            time: call.time,
+            json,
+            injected: call.injected,
+        }
+    }
+
+    /// Writes one delivery file for the window that closed at `window_end`.
+    fn write_file(
+        &mut self,
+        dir: &Path,
+        window_end: DateTime<Utc>,
+        mut records: Vec<String>,
+    ) -> Result<PathBuf> {
+        records.shuffle(&mut self.rng);
+        let delivered = window_end + Duration::seconds(self.rng.random_range(0..MAX_JITTER_SECS));
+        let spec = self.spec;
+        let folder = dir
+            .join("AWSLogs")
+            .join(&spec.account)
+            .join("CloudTrail")
+            .join(&spec.region)
+            .join(format!("{:04}", delivered.year()))
+            .join(format!("{:02}", delivered.month()))
+            .join(format!("{:02}", delivered.day()));
+        fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        let name = format!(
+            "{}_CloudTrail_{}_{:04}{:02}{:02}T{:02}{:02}Z_{}.json.gz",
+            spec.account,
+            spec.region,
+            delivered.year(),
+            delivered.month(),
+            delivered.day(),
+            delivered.hour(),
+            delivered.minute(),
+            self.alnum(16, false)
+        );
+        let path = folder.join(name);
+        let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut gz = GzEncoder::new(BufWriter::new(file), Compression::fast());
+        gz.write_all(b"{\"Records\":[")?;
+        for (i, r) in records.iter().enumerate() {
+            if i > 0 {
+                gz.write_all(b",")?;
+            }
+            gz.write_all(r.as_bytes())?;
+        }
+        gz.write_all(b"]}")?;
+        gz.finish()?
+            .flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+fn truncate_hour(t: DateTime<Utc>) -> DateTime<Utc> {
+    truncate_minute(t) - Duration::minutes(i64::from(t.minute()))
+}
+
+fn format_time(t: DateTime<Utc>) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn host_header(source: &str, region: &str) -> String {
+    match source {
+        "s3.amazonaws.com" | "sts.amazonaws.com" => source.to_string(),
+        _ => {
+            let svc = source.trim_end_matches(".amazonaws.com");
+            format!("{svc}.{region}.amazonaws.com")
+        }
+    }
+}
+
+/// AWS-looking id (`AROA…`, `ASIA…`) derived from a name, so a principal keeps one id.
+fn stable_id(prefix: &str, name: &str) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in prefix.bytes().chain(name.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let len = if prefix == "AROA" || prefix == "AIDA" { 17 } else { 16 };
+    let mut out = String::with_capacity(prefix.len() + len);
+    out.push_str(prefix);
+    for _ in 0..len {
+        // splitmix64 step: cheap, well-mixed stream from the hash.
+        h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = h;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        out.push(char::from(CHARS[(z % 32) as usize]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::read::GzDecoder;
+    use std::collections::{BTreeMap, HashSet};
+    use std::io::Read;
+
+    fn small_spec(seed: u64) -> DemoSpec {
+        DemoSpec {
+            seed,
+            days: 3,
+            ..DemoSpec::default()
+        }
+    }
+
+    fn read_gz(path: &Path) -> Vec<u8> {
+        let mut out = Vec::new();
+        GzDecoder::new(File::open(path).expect("open"))
+            .read_to_end(&mut out)
+            .expect("gunzip");
+        out
+    }
+
+    fn records(path: &Path) -> Vec<Value> {
+        let v: Value = serde_json::from_slice(&read_gz(path)).expect("json");
+        v["Records"].as_array().expect("Records").clone()
+    }
+
+    fn parse_time(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+    }
+
+    /// (stamp, folder date) from a delivery file path.
+    fn stamp_of(path: &Path, spec: &DemoSpec) -> DateTime<Utc> {
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        let rest = name.strip_suffix(".json.gz").expect("suffix");
+        let parts: Vec<&str> = rest.split('_').collect();
+        assert_eq!(parts.len(), 5, "{name}");
+        assert_eq!(parts[0], spec.account);
+        assert_eq!(parts[1], "CloudTrail");
+        assert_eq!(parts[2], spec.region);
+        let stamp = parts[3];
+        assert_eq!(stamp.len(), 14, "{name}");
+        assert!(stamp.ends_with('Z') && &stamp[8..9] == "T", "{name}");
+        assert_eq!(parts[4].len(), 16, "{name}");
+        assert!(parts[4].chars().all(|c| c.is_ascii_alphanumeric()), "{name}");
+        let t = Utc
+            .with_ymd_and_hms(
+                stamp[0..4].parse().expect("y"),
+                stamp[4..6].parse().expect("m"),
+                stamp[6..8].parse().expect("d"),
+                stamp[9..11].parse().expect("H"),
+                stamp[11..13].parse().expect("M"),
+                0,
+            )
+            .single()
+            .expect("stamp");
+        let comps: Vec<&str> = path
+            .iter()
+            .rev()
+            .skip(1)
+            .take(7)
+            .map(|c| c.to_str().expect("utf8"))
+            .collect();
+        assert_eq!(comps[0], &stamp[6..8]);
+        assert_eq!(comps[1], &stamp[4..6]);
+        assert_eq!(comps[2], &stamp[0..4]);
+        assert_eq!(comps[3], spec.region);
+        assert_eq!(comps[4], "CloudTrail");
+        assert_eq!(comps[5], spec.account);
+        assert_eq!(comps[6], "AWSLogs");
+        t
+    }
+
+    fn normalise(arn: &str) -> String {
+        if arn.contains(":assumed-role/") {
+            match arn.rfind('/') {
+                Some(i) => arn[..i].to_string(),
+                None => arn.to_string(),
+            }
+        } else {
+            arn.to_string()
+        }
+    }
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let spec = DemoSpec {
+            days: 1,
+            ..DemoSpec::default()
+        };
+        let a = tempfile::tempdir().expect("tmp");
+        let b = tempfile::tempdir().expect("tmp");
+        let ta = generate(a.path(), &spec).expect("gen a");
+        let tb = generate(b.path(), &spec).expect("gen b");
+        assert_eq!(ta.events, tb.events);
+        assert_eq!(ta.files.len(), tb.files.len());
+        for (fa, fb) in ta.files.iter().zip(&tb.files) {
+            let ra = fa.strip_prefix(a.path()).expect("prefix");
+            let rb = fb.strip_prefix(b.path()).expect("prefix");
+            assert_eq!(ra, rb);
+            assert_eq!(read_gz(fa), read_gz(fb));
+        }
+        let c = tempfile::tempdir().expect("tmp");
+        let other = DemoSpec {
+            seed: 8,
+            ..spec.clone()
+        };
+        let tc = generate(c.path(), &other).expect("gen c");
+        assert_ne!(
+            ta.files.iter().map(|f| f.file_name()).collect::<Vec<_>>(),
+            tc.files.iter().map(|f| f.file_name()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn files_events_and_incidents_are_consistent() {
+        let spec = small_spec(11);
+        let dir = tempfile::tempdir().expect("tmp");
+        let trail = generate(dir.path(), &spec).expect("gen");
+        assert_eq!(trail.incidents.len(), 2);
+        let mut sorted = trail.files.clone();
+        sorted.sort();
+        assert_eq!(sorted, trail.files);
+
+        let mut ids = HashSet::new();
+        let mut dup_records = 0u64;
+        let mut old_style = 0u64;
+        let mut delays = Vec::new();
+        let mut matches: Vec<BTreeMap<DateTime<Utc>, u32>> = vec![BTreeMap::new(); 2];
+        let start = spec.start;
+        let end = start + Duration::days(i64::from(spec.days));
+        for path in &trail.files {
+            let stamp = stamp_of(path, &spec);
+            let recs = records(path);
+            assert!(!recs.is_empty());
+            for r in recs {
+                let id = r["eventID"].as_str().expect("eventID").to_string();
+                if !ids.insert(id) {
+                    dup_records += 1;
+                    continue;
+                }
+                let t = parse_time(r["eventTime"].as_str().expect("eventTime"));
+                assert!(t >= start && t < end, "{t}");
+                assert!(stamp >= t, "stamp {stamp} before event {t}");
+                assert!(stamp <= t + Duration::minutes(14), "stamp {stamp} late for {t}");
+                delays.push((stamp - t).num_seconds());
+                match r["eventVersion"].as_str() {
+                    Some("1.05") => {
+                        assert!(r.get("readOnly").is_none());
+                        assert!(r.get("eventCategory").is_none());
+                        assert!(r.get("managementEvent").is_none());
+                        old_style += 1;
+                    }
+                    Some("1.09") => {
+                        assert!(r["readOnly"].is_boolean());
+                        assert_eq!(r["eventCategory"], "Management");
+                        assert_eq!(r["managementEvent"], true);
+                    }
+                    other => panic!("eventVersion {other:?}"),
+                }
+                assert_eq!(r["eventType"], "AwsApiCall");
+                assert_eq!(r["recipientAccountId"], spec.account.as_str());
+                assert_eq!(r["awsRegion"], spec.region.as_str());
+                let arn = r["userIdentity"]["arn"].as_str().map(normalise);
+                for (k, inc) in trail.incidents.iter().enumerate() {
+                    if r["eventSource"] == inc.event_source.as_str()
+                        && r["eventName"] == inc.event_name.as_str()
+                        && r["errorCode"].as_str() == inc.error_code.as_deref()
+                        && arn.as_deref() == Some(inc.caller_arn.as_str())
+                    {
+                        *matches[k].entry(truncate_minute(t)).or_default() += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(ids.len() as u64, trail.events);
+        assert!(old_style > 0, "expected some 1.05 records");
+        assert!(dup_records > 0, "expected some duplicated deliveries");
+        // Most events land 5..8 minutes late; a few slip to the next delivery.
+        let late = delays.iter().filter(|d| **d > 10 * 60).count();
+        assert!(late > 0 && (late as f64) < 0.05 * delays.len() as f64);
+
+        for (k, inc) in trail.incidents.iter().enumerate() {
+            let minutes = (inc.end - inc.start).num_minutes();
+            assert_eq!(matches[k].len() as i64, minutes, "{}", inc.name);
+            for (m, n) in &matches[k] {
+                assert!(*m >= inc.start && *m < inc.end, "{} at {m}", inc.name);
+                assert_eq!(*n, inc.per_minute, "{} at {m}", inc.name);
+            }
+        }
+    }
+
+    #[test]
+    fn default_incidents_sit_on_days_seven_and_eight() {
+        let spec = DemoSpec::default();
+        let plan = plan_incidents(&spec, spec.start);
+        let burst = &plan[0].0;
+        let storm = &plan[1].0;
+        assert_eq!(burst.start.to_rfc3339(), "2026-01-12T10:23:00+00:00");
+        assert_eq!(burst.end.to_rfc3339(), "2026-01-12T10:29:00+00:00");
+        assert_eq!(storm.start.to_rfc3339(), "2026-01-13T03:41:00+00:00");
+        assert_eq!(storm.end.to_rfc3339(), "2026-01-13T03:51:00+00:00");
+        assert_eq!(
+            burst.caller_arn,
+            "arn:aws:sts::123456789012:assumed-role/CompromisedRole"
+        );
+        assert_eq!(storm.error_code.as_deref(), Some("AccessDeniedException"));
+        let end = spec.start + Duration::days(i64::from(spec.days));
+        assert!(plan.iter().all(|(i, _)| i.end + Duration::minutes(30) < end));
+    }
+
+    #[test]
+    fn short_trails_have_no_incidents() {
+        let spec = DemoSpec {
+            days: 2,
+            ..DemoSpec::default()
+        };
+        assert!(plan_incidents(&spec, spec.start).is_empty());
+        let zero = DemoSpec {
+            days: 0,
+            ..DemoSpec::default()
+        };
+        let dir = tempfile::tempdir().expect("tmp");
+        assert!(generate(dir.path(), &zero).is_err());
+    }
+
+    #[test]
+    fn stable_ids_look_like_aws() {
+        let a = stable_id("AROA", "AppRole");
+        assert_eq!(a, stable_id("AROA", "AppRole"));
+        assert_eq!(a.len(), 21);
+        assert_ne!(a, stable_id("AROA", "CIDeployRole"));
+        assert_eq!(stable_id("ASIA", "x").len(), 20);
+    }
+}

@@ -1,0 +1,563 @@
+//! The Start/End decision for one series, on its own state: pure data in, data out.
+//!
+//! Baseline: an hourly ring over the last 9 days holding, per hour, the raw count (for the
+//! reported `baseline.average`), a winsorised count and the largest minute (for detection), and
+//! what was held back while an insight was open. Silent minutes cost nothing.
+//!
+//! Start (on the minute's count `c`, as soon as it meets every gate; counts only grow):
+//! - the trail has been observed for the warm-up time (the gates are tightened until 7 days);
+//! - `c >= MIN_COUNT` and `c >= MIN_RATIO × rate`;
+//! - novelty: `c >= M + max(NOVELTY_MIN_EXTRA, NOVELTY_MARGIN × M)`, where `M` is the largest
+//!   minute in the window at the same hour of day ±1, or `NOVELTY_GLOBAL_WEIGHT ×` the largest at
+//!   any hour, whichever is larger: cron jobs and daily peaks are not news;
+//! - Poisson: `P(X >= c | rate) < START_ALPHA`.
+//!
+//! The rate is the winsorised 7-day mean (or the hour-of-day mean for busy series, if higher),
+//! with a floor of half an event per window. The window leaves out the current and the previous
+//! hour, which may still be open, so a decision does not depend on the order files arrive in.
+//!
+//! End: on closed minutes only, after `END_QUIET_MINUTES` consecutive usual minutes, judged
+//! against the rate frozen at Start. The insight's own minutes never teach the baseline, unless it
+//! lasts `MAX_INSIGHT_HOURS`: then it is ended and its level accepted as the new normal.
+
+use crate::attribution::{Attribution, TopCounts};
+use crate::config::DetectorConfig;
+use crate::time::{minute_of_day, Minute, MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Hours of history kept: the reported baseline window reaches back to midnight 7 days before.
+const RING_HOURS: i64 = 9 * 24;
+/// Distinct values kept per attribution dimension, per day of baseline.
+const DAY_ATTRIBUTION_CAPACITY: usize = 8;
+/// Distinct values kept per attribution dimension during an insight.
+const INSIGHT_ATTRIBUTION_CAPACITY: usize = 32;
+/// Values reported per attribution list (AWS: top 5).
+pub const TOP_N: usize = 5;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HourSlot {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub raw: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clipped: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held_max: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Per-series detector state. Bounded: at most `RING_HOURS` slots and 9 days of attribution.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesState {
+    #[serde(default)]
+    pub hours: BTreeMap<i64, HourSlot>,
+    #[serde(default)]
+    pub days: BTreeMap<i64, Attribution>,
+    #[serde(default)]
+    pub last_closed: Option<Minute>,
+    #[serde(default)]
+    pub insight: Option<OpenInsight>,
+}
+
+/// A ranked attribution list: (value, per-minute average).
+pub type Ranked = Vec<(String, f64)>;
+
+/// The attribution lists of one side (insight or baseline) of a record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RankedAttribution {
+    pub callers: Ranked,
+    pub agents: Ranked,
+    pub errors: Ranked,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenInsight {
+    pub start: Minute,
+    pub last_hot: Minute,
+    pub quiet_run: u32,
+    /// Events in [start, last_hot].
+    pub sum: u64,
+    /// Events in usual minutes after `last_hot`, folded in if the activity resumes.
+    pub pending_sum: u64,
+    pub rate: f64,
+    pub start_average: f64,
+    pub baseline_average: f64,
+    pub baseline_duration: i64,
+    pub baseline_attribution: RankedAttribution,
+    pub attribution: Attribution,
+    pub pending_attribution: Attribution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    Start,
+    End,
+}
+
+/// A Start or End, with the statistics of the record to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub phase: Phase,
+    /// First unusual minute; identifies the insight.
+    pub start: Minute,
+    /// Start: the start minute. End: the minute after the last unusual minute.
+    pub event_time: Minute,
+    pub insight_average: f64,
+    pub insight_duration: i64,
+    pub baseline_average: f64,
+    pub baseline_duration: i64,
+    pub insight_attribution: RankedAttribution,
+    pub baseline_attribution: RankedAttribution,
+    /// The insight reached `MAX_INSIGHT_HOURS` and its level became the new baseline.
+    pub accepted_as_normal: bool,
+}
+
+/// What the detector needs to know about the trail as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrailContext {
+    /// The first minute this account and region were observed.
+    pub observed_since: Minute,
+}
+
+/// The baseline as seen by the Start rule at some minute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectionBaseline {
+    pub rate: f64,
+    pub novelty_max: f64,
+}
+
+/// `P(X >= c)` for `X ~ Poisson(rate)`.
+pub fn poisson_tail(c: u64, rate: f64) -> f64 {
+    if c == 0 {
+        return 1.0;
+    }
+    if rate <= 0.0 {
+        return 0.0;
+    }
+    statrs::function::gamma::checked_gamma_lr(c as f64, rate).unwrap_or(0.0)
+}
+
+impl SeriesState {
+    /// The detection rate and novelty maximum for minute `t`.
+    pub fn detection_baseline(&self, t: Minute, ctx: TrailContext, cfg: &DetectorConfig) -> DetectionBaseline {
+        let h = t.hour();
+        let (first_hour, last_hour) = (h - 169, h - 2);
+        let window_start = Minute(first_hour * MINUTES_PER_HOUR).max(ctx.observed_since);
+        let window_end = Minute((last_hour + 1) * MINUTES_PER_HOUR);
+        let observed = (window_end.0 - window_start.0).max(1) as f64;
+        let hour_of_day = h.rem_euclid(24);
+        let near = |hour: i64| {
+            let d = (hour.rem_euclid(24) - hour_of_day).rem_euclid(24);
+            d <= 1 || d == 23
+        };
+        let (mut sum, mut raw, mut max_all) = (0u64, 0u64, 0u64);
+        let (mut near_sum, mut near_hours, mut near_max) = (0u64, 0i64, 0u64);
+        for (&hour, slot) in self.hours.range(first_hour..=last_hour) {
+            sum += slot.clipped;
+            raw += slot.raw;
+            max_all = max_all.max(slot.max);
+            if near(hour) {
+                near_sum += slot.clipped;
+                near_max = near_max.max(slot.max);
+            }
+        }
+        for hour in first_hour..=last_hour {
+            if near(hour) && (hour + 1) * MINUTES_PER_HOUR > ctx.observed_since.0 {
+                near_hours += 1;
+            }
+        }
+        let flat = sum as f64 / observed;
+        let floor = 0.5 / observed;
+        let seasonal = if raw >= cfg.seasonal_min_events && near_hours > 0 {
+            near_sum as f64 / (near_hours * MINUTES_PER_HOUR) as f64
+        } else {
+            0.0
+        };
+        DetectionBaseline {
+            rate: flat.max(seasonal).max(floor),
+            novelty_max: (near_max as f64).max(cfg.novelty_global_weight * max_all as f64),
+        }
+    }
+
+    /// Whether `count` events in minute `t` meet every Start gate.
+    pub fn meets_start_rule(&self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) -> bool {
+        let observed = t.0 - ctx.observed_since.0;
+        if observed < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
+            return false;
+        }
+        let (alpha, min_count) = if observed < MINUTES_PER_WEEK {
+            (cfg.start_alpha / 100.0, cfg.min_count + 2)
+        } else {
+            (cfg.start_alpha, cfg.min_count)
+        };
+        if count < min_count {
+            return false;
+        }
+        let b = self.detection_baseline(t, ctx, cfg);
+        let c = count as f64;
+        let novelty = b.novelty_max + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * b.novelty_max);
+        c >= cfg.min_ratio * b.rate && c >= novelty && poisson_tail(count, b.rate) < alpha
+    }
+
+    /// A still-open minute has `count` events so far: Start now if the evidence is already enough.
+    pub fn observe_open_minute(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Option<Transition> {
+        let open = self.last_closed.is_none_or(|c| t > c);
+        if !open || self.insight.is_some() || !self.meets_start_rule(t, count, ctx, cfg) {
+            return None;
+        }
+        Some(self.begin(t, count, attribution, ctx, cfg))
+    }
+
+    fn begin(&mut self, t: Minute, count: u64, attribution: &Attribution, ctx: TrailContext, cfg: &DetectorConfig) -> Transition {
+        let rate = self.detection_baseline(t, ctx, cfg).rate;
+        let window_start = Minute(t.day_start().0 - 7 * MINUTES_PER_DAY);
+        let baseline_duration = if ctx.observed_since <= window_start {
+            MINUTES_PER_WEEK + minute_of_day(t)
+        } else {
+            (t.0 - ctx.observed_since.0).max(1)
+        };
+        let baseline_count: u64 = self
+            .hours
+            .range(window_start.hour()..=t.hour())
+            .map(|(_, s)| s.raw)
+            .sum();
+        let baseline_average = baseline_count as f64 / baseline_duration as f64;
+        let mut baseline_attr = Attribution::default();
+        for (_, a) in self.days.range(window_start.0 / MINUTES_PER_DAY..=t.0.div_euclid(MINUTES_PER_DAY)) {
+            baseline_attr.merge(a, INSIGHT_ATTRIBUTION_CAPACITY);
+        }
+        let baseline_attribution = rank(&baseline_attr, baseline_duration);
+        let insight_attribution = rank(attribution, 1);
+        self.insight = Some(OpenInsight {
+            start: t,
+            last_hot: t,
+            quiet_run: 0,
+            sum: 0,
+            pending_sum: 0,
+            rate,
+            start_average: count as f64,
+            baseline_average,
+            baseline_duration,
+            baseline_attribution: baseline_attribution.clone(),
+            attribution: Attribution::default(),
+            pending_attribution: Attribution::default(),
+        });
+        Transition {
+            phase: Phase::Start,
+            start: t,
+            event_time: t,
+            insight_average: count as f64,
+            insight_duration: 1,
+            baseline_average,
+            baseline_duration,
+            insight_attribution,
+            baseline_attribution,
+            accepted_as_normal: false,
+        }
+    }
+
+    /// Close minute `t` (in order, once) with its final count. Silent minutes before `t` are
+    /// closed implicitly. Returns the End and/or Start this causes.
+    pub fn close_minute(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Vec<Transition> {
+        if self.last_closed.is_some_and(|c| t <= c) {
+            return Vec::new();
+        }
+        let mut out: Vec<Transition> = self.close_silent_through(t.plus(-1), cfg).into_iter().collect();
+        if self.insight.is_none() && self.meets_start_rule(t, count, ctx, cfg) {
+            out.push(self.begin(t, count, attribution, ctx, cfg));
+        }
+        let slot_hour = t.hour();
+        let day = t.0.div_euclid(MINUTES_PER_DAY);
+        self.days.entry(day).or_default().merge(attribution, DAY_ATTRIBUTION_CAPACITY);
+        let in_insight = self.insight.as_ref().is_some_and(|i| t >= i.start);
+        if in_insight {
+            let slot = self.hours.entry(slot_hour).or_default();
+            slot.raw += count;
+            slot.held += count;
+            slot.held_max = slot.held_max.max(count);
+            if let Some(end) = self.advance_insight(t, count, attribution, cfg) {
+                out.push(end);
+            }
+        } else {
+            let b = self.detection_baseline(t, ctx, cfg);
+            let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
+            let cap = typical.max(b.novelty_max).ceil() as u64;
+            let slot = self.hours.entry(slot_hour).or_default();
+            slot.raw += count;
+            slot.clipped += count.min(cap);
+            slot.max = slot.max.max(count);
+        }
+        self.last_closed = Some(t);
+        self.prune(t);
+        out
+    }
+
+    /// Close silent minutes up to and including `t`: they count as usual minutes for an insight.
+    pub fn close_silent_through(&mut self, t: Minute, cfg: &DetectorConfig) -> Option<Transition> {
+        let from = self.last_closed;
+        if from.is_some_and(|c| t <= c) {
+            return None;
+        }
+        self.last_closed = Some(t);
+        let ins = self.insight.as_mut()?;
+        let first_silent = from.map_or(ins.start, |c| c.plus(1)).max(ins.start);
+        if t < first_silent {
+            return None;
+        }
+        let silent = (t.0 - first_silent.0 + 1) as u32;
+        ins.quiet_run = ins.quiet_run.saturating_add(silent);
+        if ins.quiet_run >= cfg.end_quiet_minutes {
+            return Some(self.end(false));
+        }
+        None
+    }
+
+    fn advance_insight(&mut self, t: Minute, count: u64, attribution: &Attribution, cfg: &DetectorConfig) -> Option<Transition> {
+        let ins = self.insight.as_mut()?;
+        let rate = ins.rate;
+        let unusual = t == ins.start
+            || (count >= cfg.end_min_count
+                && count as f64 >= cfg.end_ratio * rate
+                && poisson_tail(count, rate) < cfg.end_alpha);
+        if unusual {
+            ins.sum += ins.pending_sum + count;
+            ins.pending_sum = 0;
+            let pending = std::mem::take(&mut ins.pending_attribution);
+            ins.attribution.merge(&pending, INSIGHT_ATTRIBUTION_CAPACITY);
+            ins.attribution.merge(attribution, INSIGHT_ATTRIBUTION_CAPACITY);
+            ins.last_hot = t;
+            ins.quiet_run = 0;
+        } else {
+            ins.pending_sum += count;
+            ins.pending_attribution.merge(attribution, INSIGHT_ATTRIBUTION_CAPACITY);
+            ins.quiet_run += 1;
+        }
+        if ins.quiet_run >= cfg.end_quiet_minutes {
+            return Some(self.end(false));
+        }
+        if t.0 - ins.start.0 + 1 >= i64::from(cfg.max_insight_hours) * MINUTES_PER_HOUR {
+            return Some(self.end(true));
+        }
+        None
+    }
+
+    fn end(&mut self, accept: bool) -> Transition {
+        let ins = self.insight.take().unwrap_or_else(|| unreachable_insight());
+        let duration = ins.last_hot.0 - ins.start.0 + 1;
+        for (_, slot) in self.hours.range_mut(ins.start.hour()..) {
+            if accept {
+                slot.clipped += slot.held;
+                slot.max = slot.max.max(slot.held_max);
+            }
+            slot.held = 0;
+            slot.held_max = 0;
+        }
+        Transition {
+            phase: Phase::End,
+            start: ins.start,
+            event_time: ins.last_hot.plus(1),
+            insight_average: ins.sum as f64 / duration as f64,
+            insight_duration: duration,
+            baseline_average: ins.baseline_average,
+            baseline_duration: ins.baseline_duration,
+            insight_attribution: rank(&ins.attribution, duration),
+            baseline_attribution: ins.baseline_attribution,
+            accepted_as_normal: accept,
+        }
+    }
+
+    fn prune(&mut self, t: Minute) {
+        let oldest_hour = t.hour() - RING_HOURS;
+        self.hours = self.hours.split_off(&oldest_hour);
+        let oldest_day = t.0.div_euclid(MINUTES_PER_DAY) - 9;
+        self.days = self.days.split_off(&oldest_day);
+    }
+}
+
+/// `end` is only called right after checking that an insight is open.
+fn unreachable_insight() -> OpenInsight {
+    OpenInsight {
+        start: Minute(0),
+        last_hot: Minute(0),
+        quiet_run: 0,
+        sum: 0,
+        pending_sum: 0,
+        rate: 0.0,
+        start_average: 0.0,
+        baseline_average: 0.0,
+        baseline_duration: 1,
+        baseline_attribution: RankedAttribution::default(),
+        attribution: Attribution::default(),
+        pending_attribution: Attribution::default(),
+    }
+}
+
+/// Top values per dimension, as per-minute averages over `minutes`.
+pub fn rank(a: &Attribution, minutes: i64) -> RankedAttribution {
+    let per_minute = |t: &TopCounts| -> Ranked {
+        t.top(TOP_N)
+            .into_iter()
+            .map(|(v, c)| (v, c as f64 / minutes.max(1) as f64))
+            .collect()
+    };
+    RankedAttribution {
+        callers: per_minute(&a.callers),
+        agents: per_minute(&a.agents),
+        errors: per_minute(&a.errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn cfg() -> DetectorConfig {
+        Config::default().detector
+    }
+
+    fn ctx() -> TrailContext {
+        TrailContext { observed_since: Minute(0) }
+    }
+
+    fn attr(n: u64) -> Attribution {
+        let mut a = Attribution::default();
+        for _ in 0..n {
+            a.add("arn:aws:iam::1:user/a", "cli", Some("null"), 16);
+        }
+        a
+    }
+
+    /// Feed `minutes` of history with `per_minute(t)` events, closing each minute.
+    fn history(s: &mut SeriesState, from: i64, to: i64, per_minute: impl Fn(i64) -> u64) -> Vec<Transition> {
+        let mut out = Vec::new();
+        for t in from..to {
+            let c = per_minute(t);
+            if c > 0 {
+                out.extend(s.close_minute(Minute(t), c, &attr(c), ctx(), &cfg()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn poisson_tail_matches_known_values() {
+        assert!((poisson_tail(1, 0.002) - 0.001998).abs() < 1e-5);
+        assert!(poisson_tail(6, 0.002) < 1e-17);
+        assert_eq!(poisson_tail(0, 5.0), 1.0);
+        assert!((poisson_tail(10, 1.0) - 1.114e-7).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sparse_series_starts_on_a_burst_not_on_single_calls() {
+        let mut s = SeriesState::default();
+        let start = 8 * MINUTES_PER_DAY;
+        let t = history(&mut s, 0, start, |t| u64::from(t % 500 == 0));
+        assert!(t.is_empty(), "single calls never fire: {t:?}");
+        let burst = Minute(start + 10);
+        let got = s.close_minute(burst, 6, &attr(6), ctx(), &cfg());
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].phase, Phase::Start);
+        assert_eq!(got[0].event_time, burst);
+        let b = &got[0];
+        assert_eq!(b.baseline_duration, MINUTES_PER_WEEK + minute_of_day(burst));
+        let expected: u64 = (0..start + 10)
+            .filter(|t| *t >= burst.day_start().0 - 7 * MINUTES_PER_DAY && t % 500 == 0)
+            .count() as u64;
+        assert!((b.baseline_average - expected as f64 / b.baseline_duration as f64).abs() < 1e-12);
+    }
+
+    #[test]
+    fn end_after_quiet_minutes_with_duration_and_average() {
+        let mut s = SeriesState::default();
+        let start = 8 * MINUTES_PER_DAY;
+        history(&mut s, 0, start, |t| u64::from(t % 300 == 0));
+        let mut out = Vec::new();
+        for (i, c) in [10u64, 12, 8].iter().enumerate() {
+            out.extend(s.close_minute(Minute(start + i as i64), *c, &attr(*c), ctx(), &cfg()));
+        }
+        assert_eq!(out.len(), 1);
+        assert!(s.close_silent_through(Minute(start + 6), &cfg()).is_none());
+        let end = s.close_silent_through(Minute(start + 7), &cfg()).expect("End after 5 quiet");
+        assert_eq!(end.phase, Phase::End);
+        assert_eq!(end.start, Minute(start));
+        assert_eq!(end.event_time, Minute(start + 3));
+        assert_eq!(end.insight_duration, 3);
+        assert!((end.insight_average - 10.0).abs() < 1e-12);
+        assert_eq!(end.baseline_average, out[0].baseline_average);
+        assert!((end.insight_attribution.callers[0].1 - 10.0).abs() < 1e-12);
+        assert!(s.insight.is_none());
+    }
+
+    #[test]
+    fn hourly_cron_does_not_fire() {
+        let mut s = SeriesState::default();
+        let t = history(&mut s, 0, 14 * MINUTES_PER_DAY, |t| if t % 60 == 17 { 10 } else { 0 });
+        assert!(t.is_empty(), "{t:?}");
+    }
+
+    #[test]
+    fn nothing_during_warm_up() {
+        let mut s = SeriesState::default();
+        let t = s.close_minute(Minute(60), 500, &attr(1), ctx(), &cfg());
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn open_minute_starts_early_and_close_does_not_repeat() {
+        let mut s = SeriesState::default();
+        let start = 8 * MINUTES_PER_DAY;
+        history(&mut s, 0, start, |t| u64::from(t % 1000 == 0));
+        assert!(s.observe_open_minute(Minute(start), 2, &attr(2), ctx(), &cfg()).is_none());
+        let st = s.observe_open_minute(Minute(start), 9, &attr(9), ctx(), &cfg()).unwrap();
+        assert_eq!(st.insight_average, 9.0);
+        assert!(s.observe_open_minute(Minute(start), 12, &attr(12), ctx(), &cfg()).is_none());
+        let closed = s.close_minute(Minute(start), 12, &attr(12), ctx(), &cfg());
+        assert!(closed.is_empty());
+        let end = s.close_silent_through(Minute(start + 5), &cfg()).unwrap();
+        assert_eq!(end.insight_average, 12.0, "End uses the final count of the closed minute");
+    }
+
+    #[test]
+    fn level_shift_gives_one_insight_then_is_accepted() {
+        let mut s = SeriesState::default();
+        let shift = 8 * MINUTES_PER_DAY;
+        let t = history(&mut s, 0, shift + 3 * MINUTES_PER_DAY, |t| if t < shift { u64::from(t % 100 == 0) } else { 20 });
+        let starts = t.iter().filter(|x| x.phase == Phase::Start).count();
+        assert_eq!(starts, 1, "{t:?}");
+        let ends: Vec<_> = t.iter().filter(|x| x.phase == Phase::End).collect();
+        assert_eq!(ends.len(), 1);
+        assert!(ends[0].accepted_as_normal);
+    }
+
+    #[test]
+    fn state_is_bounded() {
+        let mut s = SeriesState::default();
+        history(&mut s, 0, 30 * MINUTES_PER_DAY, |t| t.rem_euclid(7) as u64);
+        assert!(s.hours.len() as i64 <= RING_HOURS + 1);
+        assert!(s.days.len() <= 10);
+        let bytes = serde_json::to_vec(&s).unwrap().len();
+        assert!(bytes < 32 * 1024, "{bytes}");
+    }
+}

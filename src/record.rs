@@ -1,0 +1,339 @@
+//! CloudTrail records: the few fields rate analysis needs, and the rules that decide what counts.
+//!
+//! Counting rules (reference §2.1 and §4), decided here once:
+//! - Insights (`AwsCloudTrailInsight`), aggregated (`AwsAggregatedEvent`) and network-activity
+//!   records are never counted, whatever else they say.
+//! - A record without `eventCategory` is a management event unless `managementEvent` is `false`
+//!   (older eventVersions lack both). Data events are not analysed.
+//! - Call rate counts management events with `readOnly: false`. A record without `readOnly`
+//!   (older eventVersions, most console sign-ins) is not counted for call rate: we cannot tell it
+//!   is a write, and AWS documents call rate as write-only.
+//! - Error rate counts management events, read or write, with a non-empty `errorCode`.
+//! - Records without a parseable `eventTime`, or without `eventSource`/`eventName`, are skipped and
+//!   counted as invalid; the rest of the file is still processed.
+//! - Duplicate `eventID`s are counted once. A record without `eventID` gets a stable stand-in
+//!   derived from the file and its position, so a re-read of the file is still recognised.
+
+use crate::time::Minute;
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::Deserialize;
+
+/// The fields of a CloudTrail record that matter here; every other field is skipped unparsed.
+/// Every field is optional and leniently typed so one odd record cannot fail a whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawRecord {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub event_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub event_source: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub event_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string", rename = "eventID")]
+    pub event_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub event_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub event_category: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub read_only: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub management_event: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub error_code: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub user_agent: Option<String>,
+    #[serde(default, deserialize_with = "lenient_identity")]
+    pub user_identity: Option<RawIdentity>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawIdentity {
+    #[serde(default, rename = "type", deserialize_with = "lenient_string")]
+    pub identity_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub arn: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub invoked_by: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub principal_id: Option<String>,
+}
+
+/// Which insight series a counted event feeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedEvent {
+    pub minute: Minute,
+    pub event_source: String,
+    pub event_name: String,
+    /// Feeds `ApiCallRateInsight` (a management write).
+    pub call_rate: bool,
+    /// Feeds `ApiErrorRateInsight` for this code.
+    pub error_code: Option<String>,
+    /// Normalised caller (assumed-role session name removed).
+    pub caller: String,
+    pub user_agent: String,
+    /// 64-bit hash of `eventID`, for de-duplication.
+    pub id_hash: u64,
+}
+
+/// Why a record is not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ignored {
+    /// Insights, aggregated or network-activity records.
+    NotAnApiCall,
+    /// Data events (not analysed by default).
+    DataEvent,
+    /// A successful read, or a record that does not say whether it is a write.
+    ReadOrUnknown,
+    /// Missing or unparseable `eventTime`, `eventSource` or `eventName`.
+    Invalid,
+}
+
+impl Ignored {
+    pub fn label(self) -> &'static str {
+        match self {
+            Ignored::NotAnApiCall => "not an API call",
+            Ignored::DataEvent => "data event",
+            Ignored::ReadOrUnknown => "read (or no readOnly) without error",
+            Ignored::Invalid => "invalid record",
+        }
+    }
+}
+
+/// Apply the counting rules to one record. `fallback_id` is used when `eventID` is missing.
+pub fn classify_record(raw: RawRecord, fallback_id: u64) -> Result<CountedEvent, Ignored> {
+    let event_type = raw.event_type.as_deref().unwrap_or("AwsApiCall");
+    if matches!(event_type, "AwsCloudTrailInsight" | "AwsAggregatedEvent" | "AwsVpceEvent" | "AwsVpceEvents") {
+        return Err(Ignored::NotAnApiCall);
+    }
+    let management = match raw.event_category.as_deref() {
+        Some("Management") => true,
+        Some("Data") => false,
+        Some(_) => return Err(Ignored::NotAnApiCall),
+        None => raw.management_event != Some(false),
+    };
+    let minute = raw
+        .event_time
+        .as_deref()
+        .and_then(Minute::parse_event_time)
+        .ok_or(Ignored::Invalid)?;
+    let (Some(event_source), Some(event_name)) = (raw.event_source, raw.event_name) else {
+        return Err(Ignored::Invalid);
+    };
+    if event_source.is_empty() || event_name.is_empty() {
+        return Err(Ignored::Invalid);
+    }
+    if !management {
+        return Err(Ignored::DataEvent);
+    }
+    let call_rate = raw.read_only == Some(false) && event_type != "AwsConsoleSignIn";
+    let error_code = raw.error_code.filter(|c| !c.is_empty());
+    if !call_rate && error_code.is_none() {
+        return Err(Ignored::ReadOrUnknown);
+    }
+    let id_hash = match raw.event_id.as_deref() {
+        Some(id) if !id.is_empty() => fnv1a(id.as_bytes()),
+        _ => fallback_id,
+    };
+    Ok(CountedEvent {
+        minute,
+        event_source,
+        event_name,
+        call_rate,
+        error_code,
+        caller: caller_of(raw.user_identity.as_ref()),
+        user_agent: raw.user_agent.filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into()),
+        id_hash,
+    })
+}
+
+/// The caller as Insights attributes it: the ARN, with an assumed role's session name removed.
+pub fn caller_of(identity: Option<&RawIdentity>) -> String {
+    let Some(id) = identity else {
+        return "unknown".into();
+    };
+    if let Some(arn) = id.arn.as_deref().filter(|a| !a.is_empty()) {
+        return normalise_arn(arn);
+    }
+    id.invoked_by
+        .clone()
+        .or_else(|| id.principal_id.clone())
+        .or_else(|| id.identity_type.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `arn:aws:sts::1:assumed-role/Role/Session` → `arn:aws:sts::1:assumed-role/Role`.
+pub fn normalise_arn(arn: &str) -> String {
+    if let Some(pos) = arn.find(":assumed-role/") {
+        let after = &arn[pos + ":assumed-role/".len()..];
+        if let Some(slash) = after.find('/') {
+            return arn[..pos + ":assumed-role/".len() + slash].to_string();
+        }
+    }
+    arn.to_string()
+}
+
+/// FNV-1a: a stable 64-bit hash (the same in every build and on every machine).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Accepts a string; any other JSON value (number, object, null) reads as absent.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Accepts `true`/`false` and the strings `"true"`/`"false"`; anything else reads as absent.
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let s: Option<serde_json::Value> = Option::deserialize(d)?;
+    Ok(match s {
+        Some(serde_json::Value::Bool(b)) => Some(b),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    })
+}
+
+/// A `userIdentity` that is not an object reads as absent.
+fn lenient_identity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawIdentity>, D::Error> {
+    let v: Option<serde_json::Value> = Option::deserialize(d)?;
+    Ok(match v {
+        Some(v @ serde_json::Value::Object(_)) => serde_json::from_value(v).ok(),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> RawRecord {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn aws_write_example_counts_for_call_rate() {
+        let r = parse(
+            r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/Mary_Major"},
+            "eventTime":"2023-07-19T21:33:41Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StartLogging",
+            "userAgent":"aws-cli/2.13.5","eventID":"eae87c48-d421-4626-94f5-EXAMPLEac994","readOnly":false,
+            "eventType":"AwsApiCall","managementEvent":true,"eventCategory":"Management","requestParameters":{"name":"myTrail"}}"#,
+        );
+        let e = classify_record(r, 0).unwrap();
+        assert!(e.call_rate);
+        assert_eq!(e.error_code, None);
+        assert_eq!(e.caller, "arn:aws:iam::123456789012:user/Mary_Major");
+        assert_eq!(e.minute.to_rfc3339(), "2023-07-19T21:33:00Z");
+    }
+
+    #[test]
+    fn old_error_example_counts_for_error_rate_only() {
+        let r = parse(
+            r#"{"eventVersion":"1.04","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/Alice"},
+            "eventTime":"2016-07-14T19:15:45Z","eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail",
+            "errorCode":"TrailNotFoundException","eventID":"b7d4398e-b2f0-4faa-9c76-e2d316a8d67f","eventType":"AwsApiCall"}"#,
+        );
+        let e = classify_record(r, 0).unwrap();
+        assert!(!e.call_rate, "no readOnly: not known to be a write");
+        assert_eq!(e.error_code.as_deref(), Some("TrailNotFoundException"));
+    }
+
+    #[test]
+    fn assumed_role_session_is_removed() {
+        assert_eq!(
+            normalise_arn("arn:aws:sts::123456789012:assumed-role/RoleToBeAssumed/MySessionName"),
+            "arn:aws:sts::123456789012:assumed-role/RoleToBeAssumed"
+        );
+        assert_eq!(
+            normalise_arn("arn:aws:sts::1:assumed-role/Role"),
+            "arn:aws:sts::1:assumed-role/Role"
+        );
+        let id = RawIdentity { invoked_by: Some("ec2.amazonaws.com".into()), ..Default::default() };
+        assert_eq!(caller_of(Some(&id)), "ec2.amazonaws.com");
+    }
+
+    #[test]
+    fn insight_aggregated_and_data_records_are_ignored() {
+        let insight = parse(r#"{"eventType":"AwsCloudTrailInsight","eventCategory":"Insight","eventTime":"2023-07-10T01:42:00Z"}"#);
+        assert_eq!(classify_record(insight, 0), Err(Ignored::NotAnApiCall));
+        let agg = parse(r#"{"eventType":"AwsAggregatedEvent","eventCategory":"Aggregated"}"#);
+        assert_eq!(classify_record(agg, 0), Err(Ignored::NotAnApiCall));
+        let data = parse(
+            r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","readOnly":false,"eventCategory":"Data","managementEvent":false}"#,
+        );
+        assert_eq!(classify_record(data, 0), Err(Ignored::DataEvent));
+    }
+
+    #[test]
+    fn odd_fields_do_not_fail_the_record() {
+        let r = parse(
+            r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":7,"readOnly":"false","userIdentity":"x"}"#,
+        );
+        assert_eq!(classify_record(r, 0), Err(Ignored::Invalid));
+        let r = parse(
+            r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","readOnly":"false","userIdentity":"x","userAgent":{"a":1}}"#,
+        );
+        let e = classify_record(r, 42).unwrap();
+        assert!(e.call_rate);
+        assert_eq!(e.caller, "unknown");
+        assert_eq!(e.user_agent, "unknown");
+        assert_eq!(e.id_hash, 42);
+        let bad_time = parse(r#"{"eventTime":"soon","eventSource":"a","eventName":"b","readOnly":false}"#);
+        assert_eq!(classify_record(bad_time, 0), Err(Ignored::Invalid));
+    }
+
+    #[test]
+    fn successful_reads_are_ignored() {
+        let r = parse(r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}"#);
+        assert_eq!(classify_record(r, 0), Err(Ignored::ReadOrUnknown));
+    }
+}
