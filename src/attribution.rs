@@ -26,7 +26,11 @@ impl TopCounts {
             self.entries.push((value.to_string(), count));
             return;
         }
-        if let Some(min) = self.entries.iter_mut().min_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))) {
+        if let Some(min) = self
+            .entries
+            .iter_mut()
+            .min_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        {
             *min = (value.to_string(), min.1 + count);
         }
     }
@@ -101,6 +105,9 @@ mod tests {
         for (v, c) in [("b", 2), ("a", 2), ("c", 5), ("d", 1)] {
             t.add(v, c, 10);
         }
-        assert_eq!(t.top(3), vec![("c".into(), 5), ("a".into(), 2), ("b".into(), 2)]);
+        assert_eq!(
+            t.top(3),
+            vec![("c".into(), 5), ("a".into(), 2), ("b".into(), 2)]
+        );
     }
 }

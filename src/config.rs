@@ -113,26 +113,86 @@ impl Default for Config {
 
 /// The names accepted in config files and the environment, with a one-line meaning each.
 pub const KNOBS: &[(&str, &str)] = &[
-    ("SENSITIVITY", "preset for the detector knobs: low | medium | high (default medium)"),
-    ("START_ALPHA", "Poisson tail probability to Start (default 1e-6)"),
-    ("MIN_COUNT", "minimum events in a minute to Start (default 5)"),
-    ("MIN_RATIO", "minimum count / baseline rate to Start (default 3)"),
-    ("NOVELTY_MARGIN", "fraction above the largest recent comparable minute (default 0.5)"),
-    ("NOVELTY_MIN_EXTRA", "events above the largest recent comparable minute (default 2)"),
-    ("NOVELTY_GLOBAL_WEIGHT", "weight of the largest minute at any hour (default 0.5)"),
-    ("END_ALPHA", "tail probability under which a minute keeps an insight open (default 1e-3)"),
-    ("END_MIN_COUNT", "count at or above which a minute keeps an insight open (default 2)"),
-    ("END_RATIO", "multiple of baseline at or above which a minute keeps it open (default 2)"),
-    ("END_QUIET_MINUTES", "consecutive usual minutes that End an insight (default 5)"),
-    ("MAX_INSIGHT_HOURS", "insights are ended and their level accepted after this (default 24)"),
-    ("SEASONAL_MIN_EVENTS", "events in 7 days before the hour-of-day rate is used (default 100)"),
-    ("WARMUP_HOURS", "hours a trail is observed before the first insight (default 36)"),
-    ("LATENESS_MINUTES", "minutes after the newest delivery before a minute closes (default 15)"),
-    ("MAX_DECOMPRESSED_BYTES", "cap on a log file's decompressed size (default 2147483648)"),
-    ("MAX_RECORD_BYTES", "cap on one record's size (default 524288)"),
-    ("METRICS_RETENTION_DAYS", "days per-minute counts are kept (default 15)"),
-    ("DEDUP_WINDOW_HOURS", "hours event IDs are remembered for de-duplication (default 24)"),
-    ("FUTURE_TOLERANCE_MINUTES", "records later than their delivery by more are skipped (default 15)"),
+    (
+        "SENSITIVITY",
+        "preset for the detector knobs: low | medium | high (default medium)",
+    ),
+    (
+        "START_ALPHA",
+        "Poisson tail probability to Start (default 1e-6)",
+    ),
+    (
+        "MIN_COUNT",
+        "minimum events in a minute to Start (default 5)",
+    ),
+    (
+        "MIN_RATIO",
+        "minimum count / baseline rate to Start (default 3)",
+    ),
+    (
+        "NOVELTY_MARGIN",
+        "fraction above the largest recent comparable minute (default 0.5)",
+    ),
+    (
+        "NOVELTY_MIN_EXTRA",
+        "events above the largest recent comparable minute (default 2)",
+    ),
+    (
+        "NOVELTY_GLOBAL_WEIGHT",
+        "weight of the largest minute at any hour (default 0.5)",
+    ),
+    (
+        "END_ALPHA",
+        "tail probability under which a minute keeps an insight open (default 1e-3)",
+    ),
+    (
+        "END_MIN_COUNT",
+        "count at or above which a minute keeps an insight open (default 2)",
+    ),
+    (
+        "END_RATIO",
+        "multiple of baseline at or above which a minute keeps it open (default 2)",
+    ),
+    (
+        "END_QUIET_MINUTES",
+        "consecutive usual minutes that End an insight (default 5)",
+    ),
+    (
+        "MAX_INSIGHT_HOURS",
+        "insights are ended and their level accepted after this (default 24)",
+    ),
+    (
+        "SEASONAL_MIN_EVENTS",
+        "events in 7 days before the hour-of-day rate is used (default 100)",
+    ),
+    (
+        "WARMUP_HOURS",
+        "hours a trail is observed before the first insight (default 36)",
+    ),
+    (
+        "LATENESS_MINUTES",
+        "minutes after the newest delivery before a minute closes (default 15)",
+    ),
+    (
+        "MAX_DECOMPRESSED_BYTES",
+        "cap on a log file's decompressed size (default 2147483648)",
+    ),
+    (
+        "MAX_RECORD_BYTES",
+        "cap on one record's size (default 524288)",
+    ),
+    (
+        "METRICS_RETENTION_DAYS",
+        "days per-minute counts are kept (default 15)",
+    ),
+    (
+        "DEDUP_WINDOW_HOURS",
+        "hours event IDs are remembered for de-duplication (default 24)",
+    ),
+    (
+        "FUTURE_TOLERANCE_MINUTES",
+        "records later than their delivery by more are skipped (default 15)",
+    ),
 ];
 
 /// A configuration problem, naming the setting and where it came from.
@@ -196,27 +256,135 @@ impl Config {
             c.detector = preset.detector();
         }
         let d = &mut c.detector;
-        set(s, "START_ALPHA", &mut d.start_alpha, |v| *v > 0.0 && *v < 1.0, "between 0 and 1")?;
+        set(
+            s,
+            "START_ALPHA",
+            &mut d.start_alpha,
+            |v| *v > 0.0 && *v < 1.0,
+            "between 0 and 1",
+        )?;
         set(s, "MIN_COUNT", &mut d.min_count, |v| *v >= 1, "at least 1")?;
-        set(s, "MIN_RATIO", &mut d.min_ratio, |v| *v >= 1.0, "at least 1")?;
-        set(s, "NOVELTY_MARGIN", &mut d.novelty_margin, |v| *v >= 0.0, "0 or more")?;
-        set(s, "NOVELTY_MIN_EXTRA", &mut d.novelty_min_extra, |_| true, "")?;
-        set(s, "NOVELTY_GLOBAL_WEIGHT", &mut d.novelty_global_weight, |v| (0.0..=1.0).contains(v), "between 0 and 1")?;
-        set(s, "END_ALPHA", &mut d.end_alpha, |v| *v > 0.0 && *v < 1.0, "between 0 and 1")?;
-        set(s, "END_MIN_COUNT", &mut d.end_min_count, |v| *v >= 1, "at least 1")?;
-        set(s, "END_RATIO", &mut d.end_ratio, |v| *v >= 1.0, "at least 1")?;
-        set(s, "END_QUIET_MINUTES", &mut d.end_quiet_minutes, |v| (1..=60).contains(v), "between 1 and 60")?;
-        set(s, "MAX_INSIGHT_HOURS", &mut d.max_insight_hours, |v| (1..=168).contains(v), "between 1 and 168")?;
-        set(s, "SEASONAL_MIN_EVENTS", &mut d.seasonal_min_events, |_| true, "")?;
-        set(s, "WARMUP_HOURS", &mut d.warmup_hours, |v| *v <= 168, "at most 168")?;
+        set(
+            s,
+            "MIN_RATIO",
+            &mut d.min_ratio,
+            |v| *v >= 1.0,
+            "at least 1",
+        )?;
+        set(
+            s,
+            "NOVELTY_MARGIN",
+            &mut d.novelty_margin,
+            |v| *v >= 0.0,
+            "0 or more",
+        )?;
+        set(
+            s,
+            "NOVELTY_MIN_EXTRA",
+            &mut d.novelty_min_extra,
+            |_| true,
+            "",
+        )?;
+        set(
+            s,
+            "NOVELTY_GLOBAL_WEIGHT",
+            &mut d.novelty_global_weight,
+            |v| (0.0..=1.0).contains(v),
+            "between 0 and 1",
+        )?;
+        set(
+            s,
+            "END_ALPHA",
+            &mut d.end_alpha,
+            |v| *v > 0.0 && *v < 1.0,
+            "between 0 and 1",
+        )?;
+        set(
+            s,
+            "END_MIN_COUNT",
+            &mut d.end_min_count,
+            |v| *v >= 1,
+            "at least 1",
+        )?;
+        set(
+            s,
+            "END_RATIO",
+            &mut d.end_ratio,
+            |v| *v >= 1.0,
+            "at least 1",
+        )?;
+        set(
+            s,
+            "END_QUIET_MINUTES",
+            &mut d.end_quiet_minutes,
+            |v| (1..=60).contains(v),
+            "between 1 and 60",
+        )?;
+        set(
+            s,
+            "MAX_INSIGHT_HOURS",
+            &mut d.max_insight_hours,
+            |v| (1..=168).contains(v),
+            "between 1 and 168",
+        )?;
+        set(
+            s,
+            "SEASONAL_MIN_EVENTS",
+            &mut d.seasonal_min_events,
+            |_| true,
+            "",
+        )?;
+        set(
+            s,
+            "WARMUP_HOURS",
+            &mut d.warmup_hours,
+            |v| *v <= 168,
+            "at most 168",
+        )?;
         // Lateness is capped at an hour: the baseline used for a decision leaves out the current
         // and the previous hour, which are then never still open when a decision is made.
-        set(s, "LATENESS_MINUTES", &mut c.lateness_minutes, |v| *v <= 60, "at most 60")?;
-        set(s, "MAX_DECOMPRESSED_BYTES", &mut c.limits.max_decompressed_bytes, |v| *v >= 1024, "at least 1024")?;
-        set(s, "MAX_RECORD_BYTES", &mut c.limits.max_record_bytes, |v| *v >= 1024, "at least 1024")?;
-        set(s, "METRICS_RETENTION_DAYS", &mut c.metrics_retention_days, |v| (9..=90).contains(v), "between 9 and 90")?;
-        set(s, "DEDUP_WINDOW_HOURS", &mut c.dedup_window_hours, |v| (1..=720).contains(v), "between 1 and 720")?;
-        set(s, "FUTURE_TOLERANCE_MINUTES", &mut c.future_tolerance_minutes, |v| *v <= 1440, "at most 1440")?;
+        set(
+            s,
+            "LATENESS_MINUTES",
+            &mut c.lateness_minutes,
+            |v| *v <= 60,
+            "at most 60",
+        )?;
+        set(
+            s,
+            "MAX_DECOMPRESSED_BYTES",
+            &mut c.limits.max_decompressed_bytes,
+            |v| *v >= 1024,
+            "at least 1024",
+        )?;
+        set(
+            s,
+            "MAX_RECORD_BYTES",
+            &mut c.limits.max_record_bytes,
+            |v| *v >= 1024,
+            "at least 1024",
+        )?;
+        set(
+            s,
+            "METRICS_RETENTION_DAYS",
+            &mut c.metrics_retention_days,
+            |v| (9..=90).contains(v),
+            "between 9 and 90",
+        )?;
+        set(
+            s,
+            "DEDUP_WINDOW_HOURS",
+            &mut c.dedup_window_hours,
+            |v| (1..=720).contains(v),
+            "between 1 and 720",
+        )?;
+        set(
+            s,
+            "FUTURE_TOLERANCE_MINUTES",
+            &mut c.future_tolerance_minutes,
+            |v| *v <= 1440,
+            "at most 1440",
+        )?;
         Ok(c)
     }
 }
@@ -228,13 +396,17 @@ fn set<T: std::str::FromStr>(
     valid: impl Fn(&T) -> bool,
     rule: &str,
 ) -> Result<(), ConfigError> {
-    let Some((raw, origin)) = s.get(name) else { return Ok(()) };
+    let Some((raw, origin)) = s.get(name) else {
+        return Ok(());
+    };
     let v: T = raw
         .trim()
         .parse()
         .map_err(|_| ConfigError(format!("{name} ({origin}) is not a valid number: `{raw}`")))?;
     if !valid(&v) {
-        return Err(ConfigError(format!("{name} ({origin}) must be {rule}, not `{raw}`")));
+        return Err(ConfigError(format!(
+            "{name} ({origin}) must be {rule}, not `{raw}`"
+        )));
     }
     *slot = v;
     Ok(())
@@ -245,15 +417,26 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn file_then_environment_then_preset_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "MIN_COUNT = 7\nlateness_minutes = 20\nSENSITIVITY = \"high\"\n").unwrap();
-        let c = Config::load_from(Some(&path), &env(&[("LATENESS_MINUTES", "30"), ("PATH", "/bin")])).unwrap();
+        std::fs::write(
+            &path,
+            "MIN_COUNT = 7\nlateness_minutes = 20\nSENSITIVITY = \"high\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(
+            Some(&path),
+            &env(&[("LATENESS_MINUTES", "30"), ("PATH", "/bin")]),
+        )
+        .unwrap();
         assert_eq!(c.detector.min_count, 7, "explicit knob beats preset");
         assert_eq!(c.lateness_minutes, 30, "environment beats file");
         assert_eq!(c.detector.start_alpha, 1e-5, "preset applied");
@@ -261,11 +444,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_setting_and_origin() {
-        let e = Config::load_from(None, &env(&[("MIN_COUNT", "many")])).unwrap_err().to_string();
+        let e = Config::load_from(None, &env(&[("MIN_COUNT", "many")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("MIN_COUNT") && e.contains("environment"), "{e}");
-        let e = Config::load_from(None, &env(&[("LATENESS_MINUTES", "90")])).unwrap_err().to_string();
+        let e = Config::load_from(None, &env(&[("LATENESS_MINUTES", "90")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at most 60"), "{e}");
-        let e = Config::load_from(None, &env(&[("SENSITIVITY", "max")])).unwrap_err().to_string();
+        let e = Config::load_from(None, &env(&[("SENSITIVITY", "max")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("low, medium or high"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");

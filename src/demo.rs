@@ -9,6 +9,7 @@
 //! delivery window at a time, so memory stays flat however many days are asked.
 
 use std::f64::consts::TAU;
+use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 /// What to generate.
@@ -45,7 +45,10 @@ impl Default for DemoSpec {
             seed: 7,
             days: 9,
             // A Monday, so the weekday/weekend rhythm starts at a clean edge.
-            start: Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).single().unwrap_or_default(),
+            start: Utc
+                .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
             account: "123456789012".to_string(),
             region: "us-east-1".to_string(),
         }
@@ -53,7 +56,7 @@ impl Default for DemoSpec {
 }
 
 /// One injected anomaly: the ground truth the detector should report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
     /// Short human label.
     pub name: String,
@@ -136,8 +139,8 @@ enum Principal {
     Role(&'static str, &'static str),
     /// A long-lived IAM user.
     User(&'static str),
-    /// An AWS service acting on its own behalf.
-    Service(&'static str),
+    /// An AWS service acting on its own behalf (named by `invokedBy`).
+    Service,
 }
 
 /// A principal plus how it reaches the API.
@@ -290,104 +293,6 @@ enum Kind {
     Storm,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Record<'a> {
-    event_version: &'static str,
-    user_identity: Identity<'a>,
-    event_time: String,
-    event_source: &'static str,
-    event_name: &'static str,
-    aws_region: &'a str,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: &'static str,
-    user_agent: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<String>,
-    request_parameters: Value,
-    response_elements: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    additional_event_data: Option<Value>,
-    #[serde(rename = "requestID")]
-    request_id: String,
-    #[serde(rename = "eventID")]
-    event_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    read_only: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resources: Option<Value>,
-    event_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    management_event: Option<bool>,
-    recipient_account_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_category: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tls_details: Option<Tls>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_credential_from_console: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Identity<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    principal_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_name: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_context: Option<SessionContext<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    invoked_by: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionContext<'a> {
-    session_issuer: Issuer<'a>,
-    web_id_federation_data: Empty,
-    attributes: Attributes,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Issuer<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    principal_id: String,
-    arn: String,
-    account_id: &'a str,
-    user_name: &'static str,
-}
-
-#[derive(Serialize)]
-struct Empty {}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Attributes {
-    creation_date: String,
-    mfa_authenticated: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Tls {
-    tls_version: &'static str,
-    cipher_suite: &'static str,
-    client_provided_host_header: String,
-}
-
 /// Generates the trail into `dir` and returns the files and the ground truth.
 ///
 /// Incidents go into the last two days (`days - 2` at 10:23 and `days - 1` at
@@ -405,6 +310,8 @@ pub fn generate(dir: &Path, spec: &DemoSpec) -> Result<DemoTrail> {
         spec,
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         planned: &planned,
+        acct: json_inner(&spec.account),
+        region: json_inner(&spec.region),
     };
 
     let windows = i64::from(spec.days) * 24 * 60 / WINDOW_MINUTES;
@@ -519,6 +426,9 @@ struct Gen<'a> {
     spec: &'a DemoSpec,
     rng: ChaCha8Rng,
     planned: &'a [(Incident, Kind)],
+    /// Account and region, already JSON-escaped for hand-assembled records.
+    acct: String,
+    region: String,
 }
 
 impl Gen<'_> {
@@ -565,20 +475,26 @@ impl Gen<'_> {
             let t = mark + Duration::seconds(self.rng.random_range(-60..60));
             let az = ["a", "b", "c"][i % 3];
             let caller = Caller::new(Principal::Role("SSMInstanceRole", id), UA_SSM, ip);
-            let call = Call::new(t, "ssm.amazonaws.com", "UpdateInstanceInformation", false, caller)
-                .params(json!({
-                    "instanceId": id,
-                    "agentVersion": "3.3.131.0",
-                    "agentStatus": "Active",
-                    "platformType": "Linux",
-                    "platformName": "Amazon Linux",
-                    "platformVersion": "2023",
-                    "iPAddress": ip,
-                    "computerName": format!("ip-{}.ec2.internal", ip.replace('.', "-")),
-                    "agentName": "amazon-ssm-agent",
-                    "availabilityZone": format!("{region}{az}"),
-                    "sSMConnectionChannel": "ssmmessages"
-                }));
+            let call = Call::new(
+                t,
+                "ssm.amazonaws.com",
+                "UpdateInstanceInformation",
+                false,
+                caller,
+            )
+            .params(json!({
+                "instanceId": id,
+                "agentVersion": "3.3.131.0",
+                "agentStatus": "Active",
+                "platformType": "Linux",
+                "platformName": "Amazon Linux",
+                "platformVersion": "2023",
+                "iPAddress": ip,
+                "computerName": format!("ip-{}.ec2.internal", ip.replace('.', "-")),
+                "agentName": "amazon-ssm-agent",
+                "availabilityZone": format!("{region}{az}"),
+                "sSMConnectionChannel": "ssmmessages"
+            }));
             let ev = self.emit(call);
             out.push(ev);
         }
@@ -641,12 +557,18 @@ impl Gen<'_> {
         for _ in 0..n {
             let t = self.second_in(minute);
             let id = self.pick(&FLEET).0;
-            let call = Call::new(t, "ec2.amazonaws.com", "DescribeInstanceStatus", true, AUTOSCALING)
-                .params(json!({
-                    "instancesSet": {"items": [{"instanceId": id}]},
-                    "filterSet": {},
-                    "includeAllInstances": true
-                }));
+            let call = Call::new(
+                t,
+                "ec2.amazonaws.com",
+                "DescribeInstanceStatus",
+                true,
+                AUTOSCALING,
+            )
+            .params(json!({
+                "instancesSet": {"items": [{"instanceId": id}]},
+                "filterSet": {},
+                "includeAllInstances": true
+            }));
             out.push(self.emit(call));
         }
         let n = self.poisson(0.5);
@@ -666,11 +588,17 @@ impl Gen<'_> {
                 t.day(),
                 self.hex(32)
             );
-            let call = Call::new(t, "logs.amazonaws.com", "CreateLogStream", false, LOGS_WORKER)
-                .params(json!({
-                    "logGroupName": "/aws/lambda/order-processor",
-                    "logStreamName": stream
-                }));
+            let call = Call::new(
+                t,
+                "logs.amazonaws.com",
+                "CreateLogStream",
+                false,
+                LOGS_WORKER,
+            )
+            .params(json!({
+                "logGroupName": "/aws/lambda/order-processor",
+                "logStreamName": stream
+            }));
             out.push(self.emit(call));
         }
         let n = self.poisson(0.2);
@@ -701,8 +629,14 @@ impl Gen<'_> {
         for _ in 0..n {
             let t = self.second_in(minute);
             let caller = self.pick(&[ALICE, BOB]);
-            let call = Call::new(t, "ec2.amazonaws.com", "DescribeSecurityGroups", true, caller)
-                .params(json!({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}));
+            let call = Call::new(
+                t,
+                "ec2.amazonaws.com",
+                "DescribeSecurityGroups",
+                true,
+                caller,
+            )
+            .params(json!({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}));
             out.push(self.emit(call));
         }
         if minute.hour() == 2 && minute.minute() == 0 {
@@ -771,7 +705,7 @@ impl Gen<'_> {
                     "ecs-tasks.amazonaws.com",
                     "ec2.amazonaws.com",
                 ]);
-                let caller = Caller::via(Principal::Service(svc), svc);
+                let caller = Caller::via(Principal::Service, svc);
                 (caller, "AppRole", "i-0abc")
             } else if r < 0.8 {
                 (CI, "CIDeployRole", "gh-actions")
@@ -785,8 +719,10 @@ impl Gen<'_> {
             "roleSessionName": session,
             "durationSeconds": 3600
         });
-        let mut call = Call::new(t, "sts.amazonaws.com", "AssumeRole", false, caller).params(params);
-        call.resources = Some(json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": role_arn}]));
+        let mut call =
+            Call::new(t, "sts.amazonaws.com", "AssumeRole", false, caller).params(params);
+        call.resources =
+            Some(json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": role_arn}]));
         if fails {
             let who = match caller.who {
                 Principal::User(u) => format!("arn:aws:iam::{acct}:user/{u}"),
@@ -813,8 +749,14 @@ impl Gen<'_> {
 
     fn get_secret(&mut self, t: DateTime<Utc>, session: &'static str) -> Call {
         let caller = Caller::new(Principal::Role("AppRole", session), UA_BOTO, "3.218.44.10");
-        Call::new(t, "secretsmanager.amazonaws.com", "GetSecretValue", true, caller)
-            .params(json!({"secretId": "prod/orders/db"}))
+        Call::new(
+            t,
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            true,
+            caller,
+        )
+        .params(json!({"secretId": "prod/orders/db"}))
     }
 
     fn decrypt(&mut self, t: DateTime<Utc>) -> Call {
@@ -964,110 +906,87 @@ impl Gen<'_> {
     }
 
     /// Renders a call as one CloudTrail record.
+    ///
+    /// Assembled by hand rather than through serde: in a debug build the
+    /// per-byte escaping of ~1 KB records dominated generation time. Only
+    /// strings this module controls (constants, ids, times, the pre-escaped
+    /// account and region) are pushed unescaped; free text goes through serde.
     fn emit(&mut self, call: Call) -> Ev {
-        let spec = self.spec;
-        let acct = spec.account.as_str();
         let old = call.read_only && !call.injected && self.rng.random_bool(OLD_STYLE_P);
-        let session_start = format_time(truncate_hour(call.time));
-        let c = call.caller;
-        let identity = match c.who {
-            Principal::Role(role, session) => {
-                let role_id = stable_id("AROA", role);
-                Identity {
-                    kind: "AssumedRole",
-                    principal_id: Some(format!("{role_id}:{session}")),
-                    arn: Some(format!("arn:aws:sts::{acct}:assumed-role/{role}/{session}")),
-                    account_id: Some(acct),
-                    access_key_id: Some(stable_id("ASIA", &format!("{role}/{session}/{session_start}"))),
-                    user_name: None,
-                    session_context: Some(SessionContext {
-                        session_issuer: Issuer {
-                            kind: "Role",
-                            principal_id: role_id,
-                            arn: format!("arn:aws:iam::{acct}:role/{role}"),
-                            account_id: acct,
-                            user_name: role,
-                        },
-                        web_id_federation_data: Empty {},
-                        attributes: Attributes {
-                            creation_date: session_start,
-                            mfa_authenticated: if c.console { "true" } else { "false" },
-                        },
-                    }),
-                    invoked_by: c.invoked_by,
-                }
-            }
-            Principal::User(name) => Identity {
-                kind: "IAMUser",
-                principal_id: Some(stable_id("AIDA", name)),
-                arn: Some(format!("arn:aws:iam::{acct}:user/{name}")),
-                account_id: Some(acct),
-                access_key_id: Some(stable_id("AKIA", name)),
-                user_name: Some(name),
-                session_context: None,
-                invoked_by: c.invoked_by,
-            },
-            Principal::Service(svc) => Identity {
-                kind: "AWSService",
-                principal_id: None,
-                arn: None,
-                account_id: None,
-                access_key_id: None,
-                user_name: None,
-                session_context: None,
-                invoked_by: Some(svc),
-            },
-        };
         let request_id = if call.source == "s3.amazonaws.com" {
             self.alnum(16, true)
         } else {
             self.uuid()
         };
         let event_id = self.uuid();
-        let service_call = c.invoked_by.is_some() || matches!(c.who, Principal::Service(_));
-        let tls = (!old && !service_call).then(|| Tls {
-            tls_version: "TLSv1.3",
-            cipher_suite: "TLS_AES_128_GCM_SHA256",
-            client_provided_host_header: host_header(call.source, &spec.region),
-        });
-        let (error_code, error_message) = match call.error {
-            Some((code, msg)) => (Some(code), Some(msg)),
-            None => (None, None),
-        };
-        let record = Record {
-            event_version: if old { "1.05" } else { "1.09" },
-            user_identity: identity,
-            event_time: format_time(call.time),
-            event_source: call.source,
-            event_name: call.name,
-            aws_region: &spec.region,
-            source_ip_address: c.ip,
-            user_agent: c.agent,
-            error_code,
-            error_message,
-            request_parameters: call.params,
-            response_elements: call.response,
-            additional_event_data: call.extra,
-            request_id,
-            event_id,
-            read_only: (!old).then_some(call.read_only),
-            resources: call.resources,
-            event_type: "AwsApiCall",
-            management_event: (!old).then_some(true),
-            recipient_account_id: acct,
-            event_category: (!old).then_some("Management"),
-            tls_details: tls,
-            session_credential_from_console: c.console.then_some("true"),
-        };
-        // Serialising plain data to a String cannot fail; fall back to "{}" to avoid a panic path.
-        let json = serde_json::to_string(&record).unwrap_or_else(|_| "{}".to_string());
+        let acct = self.acct.as_str();
+        let region = self.region.as_str();
+        let c = call.caller;
+        let mut s = String::with_capacity(1536);
+        s.push_str("{\"eventVersion\":\"");
+        s.push_str(if old { "1.05" } else { "1.09" });
+        s.push_str("\",\"userIdentity\":");
+        push_identity(&mut s, acct, &c, call.time);
+        push_field(&mut s, "eventTime", &format_time(call.time));
+        push_field(&mut s, "eventSource", call.source);
+        push_field(&mut s, "eventName", call.name);
+        push_field(&mut s, "awsRegion", region);
+        push_field(&mut s, "sourceIPAddress", c.ip);
+        push_field(&mut s, "userAgent", c.agent);
+        if let Some((code, msg)) = &call.error {
+            push_field(&mut s, "errorCode", code);
+            s.push_str(",\"errorMessage\":");
+            s.push_str(&to_json(&Value::from(msg.as_str())));
+        }
+        s.push_str(",\"requestParameters\":");
+        s.push_str(&to_json(&call.params));
+        s.push_str(",\"responseElements\":");
+        s.push_str(&to_json(&call.response));
+        if let Some(extra) = &call.extra {
+            s.push_str(",\"additionalEventData\":");
+            s.push_str(&to_json(extra));
+        }
+        push_field(&mut s, "requestID", &request_id);
+        push_field(&mut s, "eventID", &event_id);
+        if !old {
+            s.push_str(if call.read_only {
+                ",\"readOnly\":true"
+            } else {
+                ",\"readOnly\":false"
+            });
+        }
+        if let Some(res) = &call.resources {
+            s.push_str(",\"resources\":");
+            s.push_str(&to_json(res));
+        }
+        push_field(&mut s, "eventType", "AwsApiCall");
+        if !old {
+            s.push_str(",\"managementEvent\":true");
+        }
+        push_field(&mut s, "recipientAccountId", acct);
+        if !old {
+            push_field(&mut s, "eventCategory", "Management");
+            let service_call = c.invoked_by.is_some() || matches!(c.who, Principal::Service);
+            if !service_call {
+                s.push_str(",\"tlsDetails\":{\"tlsVersion\":\"TLSv1.3\",\"cipherSuite\":\"TLS_AES_128_GCM_SHA256\"");
+                push_field(
+                    &mut s,
+                    "clientProvidedHostHeader",
+                    &host_header(call.source, region),
+                );
+                s.push('}');
+            }
+        }
+        if c.console {
+            push_field(&mut s, "sessionCredentialFromConsole", "true");
+        }
+        s.push('}');
         Ev {
             time: call.time,
-            json,
+            json: s,
             injected: call.injected,
         }
     }
-
     /// Writes one delivery file for the window that closed at `window_end`.
     fn write_file(
         &mut self,
@@ -1086,8 +1005,7 @@ impl Gen<'_> {
             .join(format!("{:04}", delivered.year()))
             .join(format!("{:02}", delivered.month()))
             .join(format!("{:02}", delivered.day()));
-        fs::create_dir_all(&folder)
-            .with_context(|| format!("creating {}", folder.display()))?;
+        fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
         let name = format!(
             "{}_CloudTrail_{}_{:04}{:02}{:02}T{:02}{:02}Z_{}.json.gz",
             spec.account,
@@ -1101,7 +1019,7 @@ impl Gen<'_> {
         );
         let path = folder.join(name);
         let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        let mut gz = GzEncoder::new(BufWriter::new(file), Compression::fast());
+        let mut gz = GzEncoder::new(BufWriter::new(file), Compression::new(2));
         gz.write_all(b"{\"Records\":[")?;
         for (i, r) in records.iter().enumerate() {
             if i > 0 {
@@ -1115,6 +1033,64 @@ impl Gen<'_> {
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }
+}
+
+/// Writes `userIdentity`. Sessions start on the hour, as role credentials rotate hourly.
+fn push_identity(s: &mut String, acct: &str, c: &Caller, time: DateTime<Utc>) {
+    match c.who {
+        Principal::Role(role, session) => {
+            let role_id = stable_id("AROA", role);
+            let created = format_time(truncate_hour(time));
+            let key = stable_id("ASIA", &format!("{role}/{session}/{created}"));
+            let mfa = if c.console { "true" } else { "false" };
+            let _ = write!(
+                s,
+                "{{\"type\":\"AssumedRole\",\"principalId\":\"{role_id}:{session}\",\
+                 \"arn\":\"arn:aws:sts::{acct}:assumed-role/{role}/{session}\",\
+                 \"accountId\":\"{acct}\",\"accessKeyId\":\"{key}\",\
+                 \"sessionContext\":{{\"sessionIssuer\":{{\"type\":\"Role\",\
+                 \"principalId\":\"{role_id}\",\"arn\":\"arn:aws:iam::{acct}:role/{role}\",\
+                 \"accountId\":\"{acct}\",\"userName\":\"{role}\"}},\
+                 \"webIdFederationData\":{{}},\"attributes\":{{\
+                 \"creationDate\":\"{created}\",\"mfaAuthenticated\":\"{mfa}\"}}}}"
+            );
+        }
+        Principal::User(name) => {
+            let _ = write!(
+                s,
+                "{{\"type\":\"IAMUser\",\"principalId\":\"{}\",\
+                 \"arn\":\"arn:aws:iam::{acct}:user/{name}\",\"accountId\":\"{acct}\",\
+                 \"accessKeyId\":\"{}\",\"userName\":\"{name}\"",
+                stable_id("AIDA", name),
+                stable_id("AKIA", name)
+            );
+        }
+        Principal::Service => s.push_str("{\"type\":\"AWSService\""),
+    }
+    if let Some(by) = c.invoked_by {
+        push_field(s, "invokedBy", by);
+    }
+    s.push('}');
+}
+
+/// Appends `,"key":"value"`; `value` must not need JSON escaping.
+fn push_field(s: &mut String, key: &str, value: &str) {
+    s.push_str(",\"");
+    s.push_str(key);
+    s.push_str("\":\"");
+    s.push_str(value);
+    s.push('"');
+}
+
+fn to_json(v: &Value) -> String {
+    // Serialising a Value cannot fail; "null" keeps the record valid regardless.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
+}
+
+/// JSON-escaped contents of a string, without the surrounding quotes.
+fn json_inner(raw: &str) -> String {
+    let quoted = to_json(&Value::from(raw));
+    quoted[1..quoted.len() - 1].to_string()
 }
 
 fn truncate_hour(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -1150,7 +1126,11 @@ fn stable_id(prefix: &str, name: &str) -> String {
     for b in prefix.bytes().chain(name.bytes()) {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    let len = if prefix == "AROA" || prefix == "AIDA" { 17 } else { 16 };
+    let len = if prefix == "AROA" || prefix == "AIDA" {
+        17
+    } else {
+        16
+    };
     let mut out = String::with_capacity(prefix.len() + len);
     out.push_str(prefix);
     for _ in 0..len {
@@ -1194,7 +1174,9 @@ mod tests {
     }
 
     fn parse_time(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     /// (stamp, folder date) from a delivery file path.
@@ -1210,7 +1192,10 @@ mod tests {
         assert_eq!(stamp.len(), 14, "{name}");
         assert!(stamp.ends_with('Z') && &stamp[8..9] == "T", "{name}");
         assert_eq!(parts[4].len(), 16, "{name}");
-        assert!(parts[4].chars().all(|c| c.is_ascii_alphanumeric()), "{name}");
+        assert!(
+            parts[4].chars().all(|c| c.is_ascii_alphanumeric()),
+            "{name}"
+        );
         let t = Utc
             .with_ymd_and_hms(
                 stamp[0..4].parse().expect("y"),
@@ -1310,7 +1295,10 @@ mod tests {
                 let t = parse_time(r["eventTime"].as_str().expect("eventTime"));
                 assert!(t >= start && t < end, "{t}");
                 assert!(stamp >= t, "stamp {stamp} before event {t}");
-                assert!(stamp <= t + Duration::minutes(14), "stamp {stamp} late for {t}");
+                assert!(
+                    stamp <= t + Duration::minutes(14),
+                    "stamp {stamp} late for {t}"
+                );
                 delays.push((stamp - t).num_seconds());
                 match r["eventVersion"].as_str() {
                     Some("1.05") => {
@@ -1374,7 +1362,10 @@ mod tests {
         );
         assert_eq!(storm.error_code.as_deref(), Some("AccessDeniedException"));
         let end = spec.start + Duration::days(i64::from(spec.days));
-        assert!(plan.iter().all(|(i, _)| i.end + Duration::minutes(30) < end));
+        assert!(
+            plan.iter()
+                .all(|(i, _)| i.end + Duration::minutes(30) < end)
+        );
     }
 
     #[test]

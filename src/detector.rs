@@ -22,7 +22,7 @@
 
 use crate::attribution::{Attribution, TopCounts};
 use crate::config::DetectorConfig;
-use crate::time::{minute_of_day, Minute, MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK};
+use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute, minute_of_day};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -131,6 +131,8 @@ pub struct TrailContext {
 pub struct DetectionBaseline {
     pub rate: f64,
     pub novelty_max: f64,
+    /// The largest minute at any hour in the window.
+    pub largest_minute: f64,
 }
 
 /// `P(X >= c)` for `X ~ Poisson(rate)`.
@@ -146,7 +148,12 @@ pub fn poisson_tail(c: u64, rate: f64) -> f64 {
 
 impl SeriesState {
     /// The detection rate and novelty maximum for minute `t`.
-    pub fn detection_baseline(&self, t: Minute, ctx: TrailContext, cfg: &DetectorConfig) -> DetectionBaseline {
+    pub fn detection_baseline(
+        &self,
+        t: Minute,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> DetectionBaseline {
         let h = t.hour();
         let (first_hour, last_hour) = (h - 169, h - 2);
         let window_start = Minute(first_hour * MINUTES_PER_HOUR).max(ctx.observed_since);
@@ -183,11 +190,18 @@ impl SeriesState {
         DetectionBaseline {
             rate: flat.max(seasonal).max(floor),
             novelty_max: (near_max as f64).max(cfg.novelty_global_weight * max_all as f64),
+            largest_minute: max_all as f64,
         }
     }
 
     /// Whether `count` events in minute `t` meet every Start gate.
-    pub fn meets_start_rule(&self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) -> bool {
+    pub fn meets_start_rule(
+        &self,
+        t: Minute,
+        count: u64,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> bool {
         let observed = t.0 - ctx.observed_since.0;
         if observed < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
             return false;
@@ -202,7 +216,8 @@ impl SeriesState {
         }
         let b = self.detection_baseline(t, ctx, cfg);
         let c = count as f64;
-        let novelty = b.novelty_max + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * b.novelty_max);
+        let novelty =
+            b.novelty_max + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * b.novelty_max);
         c >= cfg.min_ratio * b.rate && c >= novelty && poisson_tail(count, b.rate) < alpha
     }
 
@@ -222,7 +237,14 @@ impl SeriesState {
         Some(self.begin(t, count, attribution, ctx, cfg))
     }
 
-    fn begin(&mut self, t: Minute, count: u64, attribution: &Attribution, ctx: TrailContext, cfg: &DetectorConfig) -> Transition {
+    fn begin(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Transition {
         let rate = self.detection_baseline(t, ctx, cfg).rate;
         let window_start = Minute(t.day_start().0 - 7 * MINUTES_PER_DAY);
         let baseline_duration = if ctx.observed_since <= window_start {
@@ -237,7 +259,10 @@ impl SeriesState {
             .sum();
         let baseline_average = baseline_count as f64 / baseline_duration as f64;
         let mut baseline_attr = Attribution::default();
-        for (_, a) in self.days.range(window_start.0 / MINUTES_PER_DAY..=t.0.div_euclid(MINUTES_PER_DAY)) {
+        for (_, a) in self
+            .days
+            .range(window_start.0 / MINUTES_PER_DAY..=t.0.div_euclid(MINUTES_PER_DAY))
+        {
             baseline_attr.merge(a, INSIGHT_ATTRIBUTION_CAPACITY);
         }
         let baseline_attribution = rank(&baseline_attr, baseline_duration);
@@ -283,13 +308,19 @@ impl SeriesState {
         if self.last_closed.is_some_and(|c| t <= c) {
             return Vec::new();
         }
-        let mut out: Vec<Transition> = self.close_silent_through(t.plus(-1), cfg).into_iter().collect();
+        let mut out: Vec<Transition> = self
+            .close_silent_through(t.plus(-1), cfg)
+            .into_iter()
+            .collect();
         if self.insight.is_none() && self.meets_start_rule(t, count, ctx, cfg) {
             out.push(self.begin(t, count, attribution, ctx, cfg));
         }
         let slot_hour = t.hour();
         let day = t.0.div_euclid(MINUTES_PER_DAY);
-        self.days.entry(day).or_default().merge(attribution, DAY_ATTRIBUTION_CAPACITY);
+        self.days
+            .entry(day)
+            .or_default()
+            .merge(attribution, DAY_ATTRIBUTION_CAPACITY);
         let in_insight = self.insight.as_ref().is_some_and(|i| t >= i.start);
         if in_insight {
             let slot = self.hours.entry(slot_hour).or_default();
@@ -300,9 +331,17 @@ impl SeriesState {
                 out.push(end);
             }
         } else {
-            let b = self.detection_baseline(t, ctx, cfg);
-            let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
-            let cap = typical.max(b.novelty_max).ceil() as u64;
+            // Winsorise what is learned at what the series has already done (or a Poisson
+            // 99.9% quantile), so a near-miss spike cannot drag the baseline up quickly. Until
+            // the trail is warm there is nothing to compare with, so everything is learned.
+            let cap = if t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR
+            {
+                u64::MAX
+            } else {
+                let b = self.detection_baseline(t, ctx, cfg);
+                let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
+                typical.max(b.largest_minute).ceil() as u64
+            };
             let slot = self.hours.entry(slot_hour).or_default();
             slot.raw += count;
             slot.clipped += count.min(cap);
@@ -333,7 +372,13 @@ impl SeriesState {
         None
     }
 
-    fn advance_insight(&mut self, t: Minute, count: u64, attribution: &Attribution, cfg: &DetectorConfig) -> Option<Transition> {
+    fn advance_insight(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        cfg: &DetectorConfig,
+    ) -> Option<Transition> {
         let ins = self.insight.as_mut()?;
         let rate = ins.rate;
         let unusual = t == ins.start
@@ -344,13 +389,16 @@ impl SeriesState {
             ins.sum += ins.pending_sum + count;
             ins.pending_sum = 0;
             let pending = std::mem::take(&mut ins.pending_attribution);
-            ins.attribution.merge(&pending, INSIGHT_ATTRIBUTION_CAPACITY);
-            ins.attribution.merge(attribution, INSIGHT_ATTRIBUTION_CAPACITY);
+            ins.attribution
+                .merge(&pending, INSIGHT_ATTRIBUTION_CAPACITY);
+            ins.attribution
+                .merge(attribution, INSIGHT_ATTRIBUTION_CAPACITY);
             ins.last_hot = t;
             ins.quiet_run = 0;
         } else {
             ins.pending_sum += count;
-            ins.pending_attribution.merge(attribution, INSIGHT_ATTRIBUTION_CAPACITY);
+            ins.pending_attribution
+                .merge(attribution, INSIGHT_ATTRIBUTION_CAPACITY);
             ins.quiet_run += 1;
         }
         if ins.quiet_run >= cfg.end_quiet_minutes {
@@ -384,6 +432,16 @@ impl SeriesState {
             insight_attribution: rank(&ins.attribution, duration),
             baseline_attribution: ins.baseline_attribution,
             accepted_as_normal: accept,
+        }
+    }
+
+    /// Events that arrived after their minute closed: they count in the reported baseline, but
+    /// decisions already made stand.
+    pub fn add_late(&mut self, t: Minute, count: u64) {
+        if let Some(closed) = self.last_closed {
+            if t.hour() > closed.hour() - RING_HOURS {
+                self.hours.entry(t.hour()).or_default().raw += count;
+            }
         }
     }
 
@@ -438,7 +496,9 @@ mod tests {
     }
 
     fn ctx() -> TrailContext {
-        TrailContext { observed_since: Minute(0) }
+        TrailContext {
+            observed_since: Minute(0),
+        }
     }
 
     fn attr(n: u64) -> Attribution {
@@ -450,7 +510,12 @@ mod tests {
     }
 
     /// Feed `minutes` of history with `per_minute(t)` events, closing each minute.
-    fn history(s: &mut SeriesState, from: i64, to: i64, per_minute: impl Fn(i64) -> u64) -> Vec<Transition> {
+    fn history(
+        s: &mut SeriesState,
+        from: i64,
+        to: i64,
+        per_minute: impl Fn(i64) -> u64,
+    ) -> Vec<Transition> {
         let mut out = Vec::new();
         for t in from..to {
             let c = per_minute(t);
@@ -499,7 +564,9 @@ mod tests {
         }
         assert_eq!(out.len(), 1);
         assert!(s.close_silent_through(Minute(start + 6), &cfg()).is_none());
-        let end = s.close_silent_through(Minute(start + 7), &cfg()).expect("End after 5 quiet");
+        let end = s
+            .close_silent_through(Minute(start + 7), &cfg())
+            .expect("End after 5 quiet");
         assert_eq!(end.phase, Phase::End);
         assert_eq!(end.start, Minute(start));
         assert_eq!(end.event_time, Minute(start + 3));
@@ -513,7 +580,9 @@ mod tests {
     #[test]
     fn hourly_cron_does_not_fire() {
         let mut s = SeriesState::default();
-        let t = history(&mut s, 0, 14 * MINUTES_PER_DAY, |t| if t % 60 == 17 { 10 } else { 0 });
+        let t = history(&mut s, 0, 14 * MINUTES_PER_DAY, |t| {
+            if t % 60 == 17 { 10 } else { 0 }
+        });
         assert!(t.is_empty(), "{t:?}");
     }
 
@@ -529,21 +598,38 @@ mod tests {
         let mut s = SeriesState::default();
         let start = 8 * MINUTES_PER_DAY;
         history(&mut s, 0, start, |t| u64::from(t % 1000 == 0));
-        assert!(s.observe_open_minute(Minute(start), 2, &attr(2), ctx(), &cfg()).is_none());
-        let st = s.observe_open_minute(Minute(start), 9, &attr(9), ctx(), &cfg()).unwrap();
+        assert!(
+            s.observe_open_minute(Minute(start), 2, &attr(2), ctx(), &cfg())
+                .is_none()
+        );
+        let st = s
+            .observe_open_minute(Minute(start), 9, &attr(9), ctx(), &cfg())
+            .unwrap();
         assert_eq!(st.insight_average, 9.0);
-        assert!(s.observe_open_minute(Minute(start), 12, &attr(12), ctx(), &cfg()).is_none());
+        assert!(
+            s.observe_open_minute(Minute(start), 12, &attr(12), ctx(), &cfg())
+                .is_none()
+        );
         let closed = s.close_minute(Minute(start), 12, &attr(12), ctx(), &cfg());
         assert!(closed.is_empty());
         let end = s.close_silent_through(Minute(start + 5), &cfg()).unwrap();
-        assert_eq!(end.insight_average, 12.0, "End uses the final count of the closed minute");
+        assert_eq!(
+            end.insight_average, 12.0,
+            "End uses the final count of the closed minute"
+        );
     }
 
     #[test]
     fn level_shift_gives_one_insight_then_is_accepted() {
         let mut s = SeriesState::default();
         let shift = 8 * MINUTES_PER_DAY;
-        let t = history(&mut s, 0, shift + 3 * MINUTES_PER_DAY, |t| if t < shift { u64::from(t % 100 == 0) } else { 20 });
+        let t = history(&mut s, 0, shift + 3 * MINUTES_PER_DAY, |t| {
+            if t < shift {
+                u64::from(t % 100 == 0)
+            } else {
+                20
+            }
+        });
         let starts = t.iter().filter(|x| x.phase == Phase::Start).count();
         assert_eq!(starts, 1, "{t:?}");
         let ends: Vec<_> = t.iter().filter(|x| x.phase == Phase::End).collect();

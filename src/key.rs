@@ -39,7 +39,10 @@ impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SkipReason::NotAnalysed { folder } => {
-                write!(f, "{folder} files are not analysed (only CloudTrail log files are)")
+                write!(
+                    f,
+                    "{folder} files are not analysed (only CloudTrail log files are)"
+                )
             }
             SkipReason::Unrecognised { why } => write!(f, "not a CloudTrail log file key: {why}"),
         }
@@ -59,7 +62,9 @@ pub fn classify_key(key: &str) -> Result<LogFileKey, SkipReason> {
     let key = key.replace('\\', "/");
     let segments: Vec<&str> = key.split('/').collect();
     let Some(pos) = segments.iter().rposition(|s| *s == "AWSLogs") else {
-        return Err(SkipReason::Unrecognised { why: "no AWSLogs/ segment" });
+        return Err(SkipReason::Unrecognised {
+            why: "no AWSLogs/ segment",
+        });
     };
     let prefix = if pos == 0 {
         None
@@ -81,19 +86,29 @@ pub fn classify_key(key: &str) -> Result<LogFileKey, SkipReason> {
         });
     };
     if !is_account_id(account) {
-        return Err(SkipReason::Unrecognised { why: "account is not 12 digits" });
+        return Err(SkipReason::Unrecognised {
+            why: "account is not 12 digits",
+        });
     }
     if *folder != "CloudTrail" {
         if OTHER_FOLDERS.contains(folder) {
-            return Err(SkipReason::NotAnalysed { folder: folder.to_string() });
+            return Err(SkipReason::NotAnalysed {
+                folder: folder.to_string(),
+            });
         }
-        return Err(SkipReason::Unrecognised { why: "unknown folder after the account" });
+        return Err(SkipReason::Unrecognised {
+            why: "unknown folder after the account",
+        });
     }
     if !is_region(region) {
-        return Err(SkipReason::Unrecognised { why: "region is not a region name" });
+        return Err(SkipReason::Unrecognised {
+            why: "region is not a region name",
+        });
     }
     if !(is_digits(yyyy, 4) && is_digits(mm, 2) && is_digits(dd, 2)) {
-        return Err(SkipReason::Unrecognised { why: "date folders are not YYYY/MM/DD" });
+        return Err(SkipReason::Unrecognised {
+            why: "date folders are not YYYY/MM/DD",
+        });
     }
     let delivered = parse_log_file_name(file_name, account, region)?;
     Ok(LogFileKey {
@@ -113,19 +128,26 @@ fn parse_log_file_name(name: &str, account: &str, region: &str) -> Result<Minute
     let stem = name
         .strip_suffix(".json.gz")
         .or_else(|| name.strip_suffix(".json"))
-        .ok_or(SkipReason::Unrecognised { why: "file name does not end in .json.gz or .json" })?;
+        .ok_or(SkipReason::Unrecognised {
+            why: "file name does not end in .json.gz or .json",
+        })?;
     let expected_head = format!("{account}_CloudTrail_{region}_");
-    let tail = stem.strip_prefix(&expected_head).ok_or(SkipReason::Unrecognised {
-        why: "file name does not start with <account>_CloudTrail_<region>_",
+    let tail = stem
+        .strip_prefix(&expected_head)
+        .ok_or(SkipReason::Unrecognised {
+            why: "file name does not start with <account>_CloudTrail_<region>_",
+        })?;
+    let (stamp, unique) = tail.split_once('_').ok_or(SkipReason::Unrecognised {
+        why: "file name lacks the _<unique> part",
     })?;
-    let (stamp, unique) = tail
-        .split_once('_')
-        .ok_or(SkipReason::Unrecognised { why: "file name lacks the _<unique> part" })?;
     if unique.is_empty() || !unique.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(SkipReason::Unrecognised { why: "file name's unique part is not alphanumeric" });
+        return Err(SkipReason::Unrecognised {
+            why: "file name's unique part is not alphanumeric",
+        });
     }
-    Minute::parse_compact(stamp)
-        .ok_or(SkipReason::Unrecognised { why: "file name stamp is not YYYYMMDDTHHmmZ" })
+    Minute::parse_compact(stamp).ok_or(SkipReason::Unrecognised {
+        why: "file name stamp is not YYYYMMDDTHHmmZ",
+    })
 }
 
 /// Whether a path's file name looks like a CloudTrail log file (used to pick files in `replay`).
@@ -136,7 +158,9 @@ pub fn looks_like_log_file(path: &str) -> bool {
 fn is_org_id(s: &str) -> bool {
     s.len() > 2
         && s.starts_with("o-")
-        && s[2..].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s[2..]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 fn is_account_id(s: &str) -> bool {
@@ -150,7 +174,8 @@ fn is_digits(s: &str, n: usize) -> bool {
 fn is_region(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && s.contains('-')
 }
 
@@ -162,15 +187,13 @@ pub fn decode_notification_key(raw: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -205,12 +228,18 @@ mod tests {
 
     #[test]
     fn prefixed_org_key() {
-        let key = format!("o-fxozgwu6rc/AWSLogs/o-fxozgwu6rc/{}", &LOG["AWSLogs/".len()..]);
+        let key = format!(
+            "o-fxozgwu6rc/AWSLogs/o-fxozgwu6rc/{}",
+            &LOG["AWSLogs/".len()..]
+        );
         let k = classify_key(&key).unwrap();
         assert_eq!(k.prefix.as_deref(), Some("o-fxozgwu6rc"));
         assert_eq!(k.scope.org.as_deref(), Some("o-fxozgwu6rc"));
         let deep = format!("a/b c/AWSLogs/{}", &LOG["AWSLogs/".len()..]);
-        assert_eq!(classify_key(&deep).unwrap().prefix.as_deref(), Some("a/b c"));
+        assert_eq!(
+            classify_key(&deep).unwrap().prefix.as_deref(),
+            Some("a/b c")
+        );
     }
 
     #[test]
@@ -227,7 +256,9 @@ mod tests {
             );
             assert_eq!(
                 classify_key(&key),
-                Err(SkipReason::NotAnalysed { folder: folder.to_string() }),
+                Err(SkipReason::NotAnalysed {
+                    folder: folder.to_string()
+                }),
                 "{key}"
             );
         }
@@ -246,7 +277,10 @@ mod tests {
             "AWSLogs/123456789012/CloudTrail/us-east-1/2020/01/01/123456789012_CloudTrail_us-east-1_2020010T0000Z_abc.json.gz",
             "AWSLogs/123456789012/CloudTrail/us-east-1/2020/01/01/123456789012_CloudTrail_us-east-1_20200101T0000Z_.json.gz",
         ] {
-            assert!(matches!(classify_key(key), Err(SkipReason::Unrecognised { .. })), "{key}");
+            assert!(
+                matches!(classify_key(key), Err(SkipReason::Unrecognised { .. })),
+                "{key}"
+            );
         }
     }
 

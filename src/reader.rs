@@ -20,7 +20,10 @@ pub struct ReadLimits {
 
 impl Default for ReadLimits {
     fn default() -> Self {
-        ReadLimits { max_decompressed_bytes: 2 << 30, max_record_bytes: 512 << 10 }
+        ReadLimits {
+            max_decompressed_bytes: 2 << 30,
+            max_record_bytes: 512 << 10,
+        }
     }
 }
 
@@ -59,7 +62,10 @@ pub fn read_records<R: Read>(
     mut on_record: impl FnMut(RawRecord, u64),
 ) -> Result<ReadStats, ReadError> {
     let source_failed = Rc::new(Cell::new(false));
-    let tagged = TagErrors { inner: source, failed: source_failed.clone() };
+    let tagged = TagErrors {
+        inner: source,
+        failed: source_failed.clone(),
+    };
     let mut buffered = BufReader::with_capacity(64 << 10, tagged);
     let head = match buffered.fill_buf() {
         Ok(h) => h,
@@ -72,22 +78,41 @@ pub fn read_records<R: Read>(
     let state = Rc::new(CapState::default());
     let result = if gzip {
         let decoder = BufReader::with_capacity(64 << 10, MultiGzDecoder::new(buffered));
-        parse(Capped::new(decoder, limits, state.clone()), &state, limits, &mut on_record)
+        parse(
+            Capped::new(decoder, limits, state.clone()),
+            &state,
+            limits,
+            &mut on_record,
+        )
     } else {
         let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
         if first != Some(b'{') {
-            return Err(ReadError::BadFormat("neither gzip nor a JSON object".into()));
+            return Err(ReadError::BadFormat(
+                "neither gzip nor a JSON object".into(),
+            ));
         }
-        parse(Capped::new(buffered, limits, state.clone()), &state, limits, &mut on_record)
+        parse(
+            Capped::new(buffered, limits, state.clone()),
+            &state,
+            limits,
+            &mut on_record,
+        )
     };
     let records = state.records.get();
     match result {
-        Ok(()) => Ok(ReadStats { records, decompressed_bytes: state.total.get(), gzip }),
+        Ok(()) => Ok(ReadStats {
+            records,
+            decompressed_bytes: state.total.get(),
+            gzip,
+        }),
         Err(e) => Err(match state.exceeded.get() {
-            Some(Exceeded::Total) => ReadError::TooLarge { limit: limits.max_decompressed_bytes },
-            Some(Exceeded::Record) => {
-                ReadError::RecordTooLarge { index: records, limit: limits.max_record_bytes }
-            }
+            Some(Exceeded::Total) => ReadError::TooLarge {
+                limit: limits.max_decompressed_bytes,
+            },
+            Some(Exceeded::Record) => ReadError::RecordTooLarge {
+                index: records,
+                limit: limits.max_record_bytes,
+            },
             None if source_failed.get() => ReadError::Transient(io::Error::other(e.to_string())),
             None => ReadError::BadFormat(describe_parse_error(&e, gzip)),
         }),
@@ -115,10 +140,16 @@ fn parse<R: Read>(
     on_record: &mut dyn FnMut(RawRecord, u64),
 ) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let found = de.deserialize_map(TopLevel { state, limits, on_record })?;
+    let found = de.deserialize_map(TopLevel {
+        state,
+        limits,
+        on_record,
+    })?;
     de.end()?;
     if !found {
-        return Err(de::Error::custom("the top-level object has no \"Records\" array"));
+        return Err(de::Error::custom(
+            "the top-level object has no \"Records\" array",
+        ));
     }
     Ok(())
 }
@@ -146,7 +177,11 @@ struct Capped<R> {
 
 impl<R> Capped<R> {
     fn new(inner: R, limits: ReadLimits, state: Rc<CapState>) -> Self {
-        Capped { inner, limits, state }
+        Capped {
+            inner,
+            limits,
+            state,
+        }
     }
 }
 
@@ -232,7 +267,9 @@ impl<'de> Visitor<'de> for RecordsSeed<'_> {
         let _ = self.limits;
         loop {
             self.state.record_start.set(Some(self.state.total.get()));
-            let Some(record) = seq.next_element::<RecordOrJunk>()? else { break };
+            let Some(record) = seq.next_element::<RecordOrJunk>()? else {
+                break;
+            };
             self.state.record_start.set(None);
             let index = self.state.records.get();
             self.state.records.set(index + 1);
@@ -297,7 +334,7 @@ impl<'de> serde::Deserialize<'de> for RecordOrJunk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{write::GzEncoder, Compression};
+    use flate2::{Compression, write::GzEncoder};
     use std::io::Write;
 
     fn gz(data: &[u8]) -> Vec<u8> {
@@ -346,7 +383,10 @@ mod tests {
         for (data, want) in cases {
             let err = names(data, limits).unwrap_err();
             assert!(!err.is_transient());
-            assert!(err.to_string().contains(want), "{err} should contain {want}");
+            assert!(
+                err.to_string().contains(want),
+                "{err} should contain {want}"
+            );
         }
         let truncated = gz(TWO);
         let err = names(&truncated[..truncated.len() / 2], limits).unwrap_err();
@@ -357,13 +397,31 @@ mod tests {
 
     #[test]
     fn caps_are_enforced() {
-        let limits = ReadLimits { max_decompressed_bytes: 50, max_record_bytes: 1000 };
+        let limits = ReadLimits {
+            max_decompressed_bytes: 50,
+            max_record_bytes: 1000,
+        };
         let err = names(&gz(TWO), limits).unwrap_err();
         assert!(matches!(err, ReadError::TooLarge { limit: 50 }), "{err}");
-        let big = format!(r#"{{"Records":[{{"eventName":"A"}},{{"userAgent":"{}"}}]}}"#, "x".repeat(5000));
-        let limits = ReadLimits { max_decompressed_bytes: 1 << 20, max_record_bytes: 1000 };
+        let big = format!(
+            r#"{{"Records":[{{"eventName":"A"}},{{"userAgent":"{}"}}]}}"#,
+            "x".repeat(5000)
+        );
+        let limits = ReadLimits {
+            max_decompressed_bytes: 1 << 20,
+            max_record_bytes: 1000,
+        };
         let err = names(big.as_bytes(), limits).unwrap_err();
-        assert!(matches!(err, ReadError::RecordTooLarge { index: 1, limit: 1000 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ReadError::RecordTooLarge {
+                    index: 1,
+                    limit: 1000
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

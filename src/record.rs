@@ -15,8 +15,8 @@
 //!   derived from the file and its position, so a re-read of the file is still recognised.
 
 use crate::time::Minute;
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 /// The fields of a CloudTrail record that matter here; every other field is skipped unparsed.
 /// Every field is optional and leniently typed so one odd record cannot fail a whole file.
@@ -104,7 +104,10 @@ impl Ignored {
 /// Apply the counting rules to one record. `fallback_id` is used when `eventID` is missing.
 pub fn classify_record(raw: RawRecord, fallback_id: u64) -> Result<CountedEvent, Ignored> {
     let event_type = raw.event_type.as_deref().unwrap_or("AwsApiCall");
-    if matches!(event_type, "AwsCloudTrailInsight" | "AwsAggregatedEvent" | "AwsVpceEvent" | "AwsVpceEvents") {
+    if matches!(
+        event_type,
+        "AwsCloudTrailInsight" | "AwsAggregatedEvent" | "AwsVpceEvent" | "AwsVpceEvents"
+    ) {
         return Err(Ignored::NotAnApiCall);
     }
     let management = match raw.event_category.as_deref() {
@@ -143,7 +146,10 @@ pub fn classify_record(raw: RawRecord, fallback_id: u64) -> Result<CountedEvent,
         call_rate,
         error_code,
         caller: caller_of(raw.user_identity.as_ref()),
-        user_agent: raw.user_agent.filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into()),
+        user_agent: raw
+            .user_agent
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "unknown".into()),
         id_hash,
     })
 }
@@ -297,13 +303,18 @@ mod tests {
             normalise_arn("arn:aws:sts::1:assumed-role/Role"),
             "arn:aws:sts::1:assumed-role/Role"
         );
-        let id = RawIdentity { invoked_by: Some("ec2.amazonaws.com".into()), ..Default::default() };
+        let id = RawIdentity {
+            invoked_by: Some("ec2.amazonaws.com".into()),
+            ..Default::default()
+        };
         assert_eq!(caller_of(Some(&id)), "ec2.amazonaws.com");
     }
 
     #[test]
     fn insight_aggregated_and_data_records_are_ignored() {
-        let insight = parse(r#"{"eventType":"AwsCloudTrailInsight","eventCategory":"Insight","eventTime":"2023-07-10T01:42:00Z"}"#);
+        let insight = parse(
+            r#"{"eventType":"AwsCloudTrailInsight","eventCategory":"Insight","eventTime":"2023-07-10T01:42:00Z"}"#,
+        );
         assert_eq!(classify_record(insight, 0), Err(Ignored::NotAnApiCall));
         let agg = parse(r#"{"eventType":"AwsAggregatedEvent","eventCategory":"Aggregated"}"#);
         assert_eq!(classify_record(agg, 0), Err(Ignored::NotAnApiCall));
@@ -327,13 +338,16 @@ mod tests {
         assert_eq!(e.caller, "unknown");
         assert_eq!(e.user_agent, "unknown");
         assert_eq!(e.id_hash, 42);
-        let bad_time = parse(r#"{"eventTime":"soon","eventSource":"a","eventName":"b","readOnly":false}"#);
+        let bad_time =
+            parse(r#"{"eventTime":"soon","eventSource":"a","eventName":"b","readOnly":false}"#);
         assert_eq!(classify_record(bad_time, 0), Err(Ignored::Invalid));
     }
 
     #[test]
     fn successful_reads_are_ignored() {
-        let r = parse(r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}"#);
+        let r = parse(
+            r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}"#,
+        );
         assert_eq!(classify_record(r, 0), Err(Ignored::ReadOrUnknown));
     }
 }

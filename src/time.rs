@@ -18,7 +18,9 @@ impl Minute {
     }
 
     pub fn to_datetime(self) -> DateTime<Utc> {
-        Utc.timestamp_opt(self.0 * 60, 0).single().unwrap_or_default()
+        Utc.timestamp_opt(self.0 * 60, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     /// Parse CloudTrail's `eventTime` (`2023-07-19T21:33:41Z`); accepts any RFC 3339 time.
@@ -100,7 +102,9 @@ pub fn parse_cli_time(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
-    Err(format!("`{s}` is not an RFC 3339 time such as 2026-01-05T10:00:00Z"))
+    Err(format!(
+        "`{s}` is not an RFC 3339 time such as 2026-01-05T10:00:00Z"
+    ))
 }
 
 /// Minutes since 00:00 UTC of the minute's day (used for `baselineDuration`).

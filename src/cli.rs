@@ -1,0 +1,780 @@
+//! The `trail-insights` command line. The binary only calls [`main`].
+
+use crate::config::{Config, KNOBS};
+use crate::engine::{Engine, Outcome, Status};
+use crate::insight::{InsightRecord, parse_insight_file};
+use crate::key::{TrailScope, classify_key};
+use crate::series::{InsightType, SeriesKey};
+use crate::sink::DirectorySink;
+use crate::store::EmbeddedStore;
+use crate::time::{Minute, parse_cli_time};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use comfy_table::Table;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trail-insights",
+    version,
+    about = "CloudTrail Insights, open and tunable: CloudTrail log files in, Insights events out.",
+    after_help = config_help()
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn config_help() -> String {
+    let mut s = String::from(
+        "Configuration: every knob can be set in a TOML file (--config) or as an environment variable of\nthe same name; the environment wins.\n",
+    );
+    for (name, meaning) in KNOBS {
+        s.push_str(&format!("  {name:<26} {meaning}\n"));
+    }
+    s
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read CloudTrail log files (.json.gz or .json; files or directories, recursively) in
+    /// delivery order and write Insights files in the AWS layout.
+    Replay {
+        /// Log files or directories. Only files named like CloudTrail log files are read.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// State directory: counters, baselines, open insights, processed files.
+        #[arg(long, default_value = ".trail-insights")]
+        state: PathBuf,
+        /// Directory to write Insights files to (AWSLogs/<acct>/CloudTrail-Insight/...).
+        #[arg(long, default_value = "insights")]
+        out: PathBuf,
+        /// TOML configuration file (same names as the environment variables).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Do not close the minutes up to the last event at the end (insights stay open).
+        #[arg(long)]
+        no_flush: bool,
+    },
+    /// Per-minute counts of one series, in the shape of CloudTrail's ListInsightsMetricData.
+    Metrics {
+        /// State directory written by `replay`.
+        #[arg(long, default_value = ".trail-insights")]
+        state: PathBuf,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        region: String,
+        /// Organization ID, for organization trails (AWSLogs/o-…/<account>/…).
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        event_source: String,
+        #[arg(long)]
+        event_name: String,
+        /// ApiCallRateInsight (write calls) or ApiErrorRateInsight (calls failing with --error-code).
+        #[arg(long, default_value = "ApiCallRateInsight")]
+        insight_type: String,
+        /// Required for ApiErrorRateInsight.
+        #[arg(long)]
+        error_code: Option<String>,
+        /// Start time, RFC 3339 (e.g. 2026-01-05T10:00:00Z), inclusive.
+        #[arg(long)]
+        start: String,
+        /// End time, RFC 3339, exclusive.
+        #[arg(long)]
+        end: String,
+        /// Seconds per data point: 60, 300 or 3600.
+        #[arg(long, default_value_t = 60)]
+        period: u32,
+        /// Include periods without events as zeros (default: only non-zero periods).
+        #[arg(long)]
+        fill_with_zeros: bool,
+    },
+    /// List insights (Start and End paired by sharedEventID), like
+    /// `aws cloudtrail lookup-events --event-category insight`.
+    Lookup {
+        /// Directory holding Insights files (the --out of `replay`).
+        #[arg(long, default_value = "insights")]
+        out: String,
+        #[arg(long)]
+        event_name: Option<String>,
+        #[arg(long)]
+        event_source: Option<String>,
+        /// Only insights starting at or after this time (RFC 3339).
+        #[arg(long)]
+        start: Option<String>,
+        /// Only insights starting before this time (RFC 3339).
+        #[arg(long)]
+        end: Option<String>,
+        /// Print the records as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a realistic multi-day trail with injected incidents, replay it and show the
+    /// insights found.
+    Demo {
+        /// Keep the generated trail, state and Insights here instead of a temporary directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Days of traffic to generate.
+        #[arg(long, default_value_t = 9)]
+        days: u32,
+        /// Random seed (the same seed gives the same trail).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", chain.join(": "));
+            1
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAIL_INSIGHTS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Replay {
+            paths,
+            state,
+            out,
+            config,
+            no_flush,
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let summary = replay(&paths, &state, &out, config, !no_flush, true)?;
+            print_summary(&summary);
+            if summary.failed > 0 {
+                bail!(
+                    "{} file(s) could not be read (see above); run replay again to retry them",
+                    summary.failed
+                );
+            }
+            Ok(())
+        }
+        Command::Metrics {
+            state,
+            account,
+            region,
+            org,
+            event_source,
+            event_name,
+            insight_type,
+            error_code,
+            start,
+            end,
+            period,
+            fill_with_zeros,
+        } => {
+            let kind = InsightType::parse(&insight_type)
+                .with_context(|| format!("--insight-type must be ApiCallRateInsight or ApiErrorRateInsight, not `{insight_type}`"))?;
+            let series = match (kind, error_code) {
+                (InsightType::ApiCallRateInsight, None) => {
+                    SeriesKey::call_rate(&event_source, &event_name)
+                }
+                (InsightType::ApiCallRateInsight, Some(_)) => {
+                    bail!("--error-code only applies to ApiErrorRateInsight")
+                }
+                (InsightType::ApiErrorRateInsight, Some(code)) => {
+                    SeriesKey::error_rate(&event_source, &event_name, &code)
+                }
+                (InsightType::ApiErrorRateInsight, None) => {
+                    bail!("ApiErrorRateInsight needs --error-code")
+                }
+            };
+            if ![60, 300, 3600].contains(&period) {
+                bail!("--period must be 60, 300 or 3600, not {period}");
+            }
+            let start = parse_cli_time(&start)
+                .map_err(anyhow::Error::msg)
+                .context("--start")?;
+            let end = parse_cli_time(&end)
+                .map_err(anyhow::Error::msg)
+                .context("--end")?;
+            if end <= start {
+                bail!("--end must be after --start");
+            }
+            if !state.join("state.redb").exists() {
+                bail!(
+                    "no state in {} (run `trail-insights replay --state {}` first)",
+                    state.display(),
+                    state.display()
+                );
+            }
+            let scope = TrailScope {
+                org,
+                account,
+                region,
+            };
+            let m = metrics(
+                &state,
+                &scope,
+                &series,
+                Minute::from_datetime(start),
+                Minute::from_datetime(end),
+                period,
+                fill_with_zeros,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&m)?);
+            Ok(())
+        }
+        Command::Lookup {
+            out,
+            event_name,
+            event_source,
+            start,
+            end,
+            json,
+        } => {
+            if out.starts_with("s3://") {
+                bail!(
+                    "lookup in S3 is not available yet in this build; sync the prefix locally (aws s3 sync) and pass the directory"
+                );
+            }
+            let start = start
+                .map(|s| parse_cli_time(&s).map(Minute::from_datetime))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let end = end
+                .map(|s| parse_cli_time(&s).map(Minute::from_datetime))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let mut found = lookup(Path::new(&out))?;
+            found.retain(|i| {
+                event_name
+                    .as_deref()
+                    .is_none_or(|n| i.start_or_end().insight_details.event_name == n)
+                    && event_source
+                        .as_deref()
+                        .is_none_or(|s| i.start_or_end().insight_details.event_source == s)
+                    && start.is_none_or(|s| i.start_minute() >= s)
+                    && end.is_none_or(|e| i.start_minute() < e)
+            });
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &found.iter().map(PairedInsight::to_json).collect::<Vec<_>>()
+                    )?
+                );
+            } else {
+                println!("{}", insights_table(&found));
+            }
+            Ok(())
+        }
+        Command::Demo { dir, days, seed } => demo(dir, days, seed),
+    }
+}
+
+/// Totals of one replay.
+#[derive(Debug, Default, Clone)]
+pub struct ReplaySummary {
+    pub files: usize,
+    pub processed: usize,
+    pub already_processed: usize,
+    pub skipped: usize,
+    pub rejected: Vec<(String, String)>,
+    pub failed: usize,
+    pub records: u64,
+    pub counted: u64,
+    pub duplicates: u64,
+    pub late: u64,
+    pub insights: Vec<InsightRecord>,
+}
+
+/// Find log files under `paths`, sorted in delivery order (the file name's stamp, then the name).
+pub fn find_log_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            bail!("{} does not exist", p.display());
+        }
+        for entry in walkdir::WalkDir::new(p).follow_links(true) {
+            let entry = entry.with_context(|| format!("cannot list {}", p.display()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path().to_string_lossy().replace('\\', "/");
+            if let Ok(k) = classify_key(&path) {
+                files.push((k.delivered, k.file_name.clone(), path, entry.into_path()));
+            }
+        }
+    }
+    files.sort();
+    files.dedup_by(|a, b| a.2 == b.2);
+    Ok(files
+        .into_iter()
+        .map(|(_, _, key, path)| (key, path))
+        .collect())
+}
+
+/// The stable identity of a local log file: its key from `AWSLogs/` on, so the same file under
+/// another directory is still recognised as processed.
+fn object_id(key: &str) -> String {
+    match key.rfind("AWSLogs/") {
+        Some(i) => key[i..].to_string(),
+        None => key.to_string(),
+    }
+}
+
+/// Replay log files into the embedded store, writing Insights under `out`.
+pub fn replay(
+    paths: &[PathBuf],
+    state: &Path,
+    out: &Path,
+    config: Config,
+    flush: bool,
+    progress: bool,
+) -> Result<ReplaySummary> {
+    let files = find_log_files(paths)?;
+    let store = EmbeddedStore::open(state)
+        .with_context(|| format!("state directory {}", state.display()))?;
+    let sink = DirectorySink {
+        root: out.to_path_buf(),
+    };
+    let engine = Engine::new(config, &store, &sink);
+    let mut summary = ReplaySummary {
+        files: files.len(),
+        ..Default::default()
+    };
+    let bar = if progress {
+        ProgressBar::new(files.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} replay [{bar:30}] {pos}/{len} files {per_sec} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    for (key, path) in &files {
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(std::fs::File::open(path)?))
+        };
+        match engine.process(&object_id(key), key, &open) {
+            Ok(outcome) => summary.add(outcome),
+            Err(e) if e.is_transient() => {
+                bar.suspend(|| eprintln!("warning: {e} (will be retried by the next replay)"));
+                summary.failed += 1;
+            }
+            Err(e) => return Err(anyhow::anyhow!("{e}")),
+        }
+        bar.set_message(format!("{} insights", summary.insights.len()));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    for (key, reason) in &summary.rejected {
+        eprintln!("warning: rejected {key}: {reason}");
+    }
+    if flush {
+        summary
+            .insights
+            .extend(engine.flush().map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    Ok(summary)
+}
+
+impl ReplaySummary {
+    fn add(&mut self, o: Outcome) {
+        match o.status {
+            Status::Processed => self.processed += 1,
+            Status::AlreadyProcessed => self.already_processed += 1,
+            Status::Skipped(_) => self.skipped += 1,
+            Status::Rejected(reason) => self.rejected.push((o.key.clone(), reason)),
+        }
+        self.records += o.records;
+        self.counted += o.counted;
+        self.duplicates += o.duplicates;
+        self.late += o.late;
+        self.insights.extend(o.insights);
+    }
+}
+
+fn print_summary(s: &ReplaySummary) {
+    let mut t = Table::new();
+    t.set_header(vec![
+        "files",
+        "processed",
+        "already processed",
+        "rejected",
+        "failed",
+        "records",
+        "counted",
+        "duplicates",
+        "late",
+        "insight records",
+    ]);
+    t.add_row(vec![
+        s.files.to_string(),
+        s.processed.to_string(),
+        s.already_processed.to_string(),
+        s.rejected.len().to_string(),
+        s.failed.to_string(),
+        s.records.to_string(),
+        s.counted.to_string(),
+        s.duplicates.to_string(),
+        s.late.to_string(),
+        s.insights.len().to_string(),
+    ]);
+    println!("{t}");
+    if !s.insights.is_empty() {
+        println!("Insights records written in this run:");
+        println!("{}", insights_table(&pair(s.insights.clone())));
+    }
+}
+
+/// Start and End of one insight, as found in Insights files.
+#[derive(Debug, Clone)]
+pub struct PairedInsight {
+    pub start: Option<InsightRecord>,
+    pub end: Option<InsightRecord>,
+}
+
+impl PairedInsight {
+    fn start_or_end(&self) -> &InsightRecord {
+        match (&self.start, &self.end) {
+            (Some(s), _) => s,
+            (None, Some(e)) => e,
+            (None, None) => unreachable_pair(),
+        }
+    }
+
+    pub fn start_minute(&self) -> Minute {
+        let r = self.start_or_end();
+        let t = Minute::parse_event_time(&r.event_time).unwrap_or(Minute(0));
+        match (&self.start, &self.end) {
+            (None, Some(e)) => t.plus(
+                -e.insight_details
+                    .insight_context
+                    .statistics
+                    .insight_duration
+                    .unwrap_or(0),
+            ),
+            _ => t,
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let r = self.start_or_end();
+        serde_json::json!({
+            "sharedEventID": r.shared_event_id,
+            "eventSource": r.insight_details.event_source,
+            "eventName": r.insight_details.event_name,
+            "insightType": r.insight_details.insight_type,
+            "errorCode": r.insight_details.error_code,
+            "Start": self.start,
+            "End": self.end,
+        })
+    }
+}
+
+fn unreachable_pair() -> &'static InsightRecord {
+    // A pair is only built from at least one record.
+    static EMPTY: std::sync::OnceLock<InsightRecord> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| {
+        serde_json::from_value(serde_json::json!({
+            "eventVersion": "", "eventTime": "", "awsRegion": "", "eventID": "", "eventType": "",
+            "sharedEventID": "", "eventCategory": "",
+            "insightDetails": {"state": "", "eventSource": "", "eventName": "", "insightType": "",
+                "insightContext": {"statistics": {"baseline": {"average": 0}, "insight": {"average": 0}}}}
+        }))
+        .unwrap_or_else(|_| unreachable!("static record literal is valid"))
+    })
+}
+
+/// Pair records by sharedEventID, newest Start first (as the console lists them).
+pub fn pair(records: Vec<InsightRecord>) -> Vec<PairedInsight> {
+    let mut by_id: BTreeMap<String, PairedInsight> = BTreeMap::new();
+    for r in records {
+        let e = by_id
+            .entry(r.shared_event_id.clone())
+            .or_insert(PairedInsight {
+                start: None,
+                end: None,
+            });
+        if r.insight_details.state == "Start" {
+            e.start = Some(r);
+        } else {
+            e.end = Some(r);
+        }
+    }
+    let mut v: Vec<PairedInsight> = by_id.into_values().collect();
+    v.sort_by(|a, b| {
+        b.start_minute().cmp(&a.start_minute()).then_with(|| {
+            a.start_or_end()
+                .shared_event_id
+                .cmp(&b.start_or_end().shared_event_id)
+        })
+    });
+    v
+}
+
+/// Read every Insights file under `dir`.
+pub fn lookup(dir: &Path) -> Result<Vec<PairedInsight>> {
+    if !dir.exists() {
+        bail!("{} does not exist", dir.display());
+    }
+    let mut records = Vec::new();
+    for entry in walkdir::WalkDir::new(dir) {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let path = entry.path();
+        let name = path.to_string_lossy();
+        if !entry.file_type().is_file()
+            || !name.contains("CloudTrail-Insight")
+            || !name.ends_with(".json.gz")
+        {
+            continue;
+        }
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let recs =
+            parse_insight_file(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        records.extend(recs);
+    }
+    Ok(pair(records))
+}
+
+pub fn insights_table(found: &[PairedInsight]) -> String {
+    let mut t = Table::new();
+    t.set_header(vec![
+        "Start",
+        "End",
+        "Event source",
+        "Event name",
+        "Insight type",
+        "Error code",
+        "Baseline avg",
+        "Insight avg",
+        "Rate change",
+        "Top caller",
+        "sharedEventID",
+    ]);
+    for p in found {
+        let r = p.start_or_end();
+        let stats = |x: &Option<InsightRecord>| {
+            x.as_ref()
+                .map(|r| r.insight_details.insight_context.statistics.clone())
+        };
+        let end_stats = stats(&p.end);
+        let start_stats = stats(&p.start);
+        let baseline = end_stats
+            .as_ref()
+            .or(start_stats.as_ref())
+            .map_or(0.0, |s| s.baseline.average);
+        let insight = end_stats
+            .as_ref()
+            .or(start_stats.as_ref())
+            .map_or(0.0, |s| s.insight.average);
+        let change = if baseline > 0.0 {
+            format!("{:+.0}%", (insight - baseline) / baseline * 100.0)
+        } else {
+            "new".to_string()
+        };
+        let top_caller = r
+            .insight_details
+            .insight_context
+            .attributions
+            .as_ref()
+            .and_then(|a| a.iter().find(|b| b.attribute == "userIdentityArn"))
+            .and_then(|b| b.insight.first())
+            .map(|v| v.value.clone())
+            .unwrap_or_default();
+        t.add_row(vec![
+            p.start
+                .as_ref()
+                .map_or("-".into(), |s| s.event_time.clone()),
+            p.end
+                .as_ref()
+                .map_or("(open)".into(), |e| e.event_time.clone()),
+            r.insight_details.event_source.clone(),
+            r.insight_details.event_name.clone(),
+            r.insight_details.insight_type.clone(),
+            r.insight_details.error_code.clone().unwrap_or_default(),
+            format!("{baseline:.4}"),
+            format!("{insight:.2}"),
+            change,
+            top_caller,
+            r.shared_event_id.clone(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// `{"Timestamps":[...],"Values":[...]}` for one series.
+pub fn metrics(
+    state: &Path,
+    scope: &TrailScope,
+    series: &SeriesKey,
+    start: Minute,
+    end: Minute,
+    period_seconds: u32,
+    fill_with_zeros: bool,
+) -> Result<serde_json::Value> {
+    let store = EmbeddedStore::open(state)?;
+    let sink = DirectorySink {
+        root: PathBuf::new(),
+    };
+    let engine = Engine::new(Config::default(), &store, &sink);
+    let period = i64::from(period_seconds / 60);
+    let id = series.id();
+    let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+    if fill_with_zeros {
+        let mut p = start.0.div_euclid(period) * period;
+        while p < end.0 {
+            buckets.insert(p, 0);
+            p += period;
+        }
+    }
+    for (m, counts) in engine
+        .minute_counts(scope, start, end.plus(-1))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        let c = counts.count_of(&id);
+        if c > 0 {
+            *buckets.entry(m.0.div_euclid(period) * period).or_default() += c;
+        }
+    }
+    let (timestamps, values): (Vec<String>, Vec<f64>) = buckets
+        .into_iter()
+        .map(|(p, v)| (Minute(p).to_rfc3339(), v as f64))
+        .unzip();
+    Ok(serde_json::json!({ "Timestamps": timestamps, "Values": values }))
+}
+
+fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
+    let temp;
+    let root = match dir {
+        Some(d) => d,
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let spec = crate::demo::DemoSpec {
+        seed,
+        days,
+        ..Default::default()
+    };
+    eprintln!(
+        "Generating {days} days of CloudTrail logs for account {} in {} ...",
+        spec.account, spec.region
+    );
+    let trail = crate::demo::generate(&root.join("trail"), &spec)?;
+    eprintln!(
+        "  {} log files, {} events, {} injected incidents",
+        trail.files.len(),
+        trail.events,
+        trail.incidents.len()
+    );
+    let started = std::time::Instant::now();
+    let summary = replay(
+        &[root.join("trail")],
+        &root.join("state"),
+        &root.join("insights"),
+        Config::load(None)?,
+        true,
+        true,
+    )?;
+    eprintln!("Replayed in {:.1} s.", started.elapsed().as_secs_f64());
+    print_summary(&summary);
+    let found = pair(summary.insights.clone());
+    println!("\nInjected incidents and what was found:");
+    let mut t = Table::new();
+    t.set_header(vec![
+        "Incident",
+        "Series",
+        "Injected",
+        "Insight Start",
+        "Insight End",
+        "Found",
+    ]);
+    let mut matched = 0;
+    for inc in &trail.incidents {
+        let hit = found.iter().find(|p| demo_matches(p, inc));
+        if hit.is_some() {
+            matched += 1;
+        }
+        t.add_row(vec![
+            inc.name.clone(),
+            format!(
+                "{} {} {}",
+                inc.event_source,
+                inc.event_name,
+                inc.error_code.clone().unwrap_or_default()
+            ),
+            format!(
+                "{} .. {}",
+                inc.start.format("%Y-%m-%dT%H:%MZ"),
+                inc.end.format("%H:%MZ")
+            ),
+            hit.and_then(|p| p.start.as_ref())
+                .map_or("-".into(), |r| r.event_time.clone()),
+            hit.and_then(|p| p.end.as_ref())
+                .map_or("-".into(), |r| r.event_time.clone()),
+            if hit.is_some() {
+                "yes".into()
+            } else {
+                "MISSED".into()
+            },
+        ]);
+    }
+    println!("{t}");
+    let others = found
+        .iter()
+        .filter(|p| !trail.incidents.iter().any(|i| demo_matches(p, i)))
+        .count();
+    println!(
+        "{matched} of {} injected incidents found; {others} other insights.",
+        trail.incidents.len()
+    );
+    println!(
+        "Files: {} (trail, state, insights){}",
+        root.display(),
+        if temp_note(&root) {
+            " - temporary, removed on exit; use --dir to keep"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+fn temp_note(root: &Path) -> bool {
+    root.starts_with(std::env::temp_dir())
+}
+
+/// Whether an insight is the one raised for an injected incident (same series, overlapping).
+pub fn demo_matches(p: &PairedInsight, inc: &crate::demo::Incident) -> bool {
+    let r = p.start_or_end();
+    let d = &r.insight_details;
+    let start = p.start_minute();
+    let inc_start = Minute::from_datetime(inc.start);
+    let inc_end = Minute::from_datetime(inc.end);
+    d.event_source == inc.event_source
+        && d.event_name == inc.event_name
+        && d.insight_type == inc.insight_type
+        && d.error_code == inc.error_code
+        && start >= inc_start.plus(-5)
+        && start < inc_end
+}

@@ -1,0 +1,158 @@
+//! Per-minute counts of one log file, per series, with attribution and the event IDs seen.
+
+use crate::attribution::Attribution;
+use crate::record::CountedEvent;
+use crate::series::SeriesKey;
+use crate::time::Minute;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Distinct values kept per attribution dimension for one series in one minute.
+pub const MINUTE_ATTRIBUTION_CAPACITY: usize = 16;
+
+/// One series in one minute.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesMinute {
+    pub count: u64,
+    #[serde(default)]
+    pub attribution: Attribution,
+}
+
+impl SeriesMinute {
+    pub fn merge(&mut self, other: &SeriesMinute) {
+        self.count += other.count;
+        self.attribution
+            .merge(&other.attribution, MINUTE_ATTRIBUTION_CAPACITY);
+    }
+}
+
+/// Everything one file (or one stored minute) says about one minute.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MinuteCounts {
+    /// Series ID → counts.
+    pub series: BTreeMap<String, SeriesMinute>,
+    /// Hashes of the event IDs counted, sorted: what makes re-applying a file a no-op.
+    #[serde(default)]
+    pub ids: Vec<u64>,
+}
+
+impl MinuteCounts {
+    pub fn add(&mut self, e: &CountedEvent) {
+        self.ids.push(e.id_hash);
+        if e.call_rate {
+            let id = SeriesKey::call_rate(&e.event_source, &e.event_name).id();
+            let s = self.series.entry(id).or_default();
+            s.count += 1;
+            let code = e.error_code.as_deref().unwrap_or("null");
+            s.attribution.add(
+                &e.caller,
+                &e.user_agent,
+                Some(code),
+                MINUTE_ATTRIBUTION_CAPACITY,
+            );
+        }
+        if let Some(code) = &e.error_code {
+            let id = SeriesKey::error_rate(&e.event_source, &e.event_name, code).id();
+            let s = self.series.entry(id).or_default();
+            s.count += 1;
+            s.attribution
+                .add(&e.caller, &e.user_agent, None, MINUTE_ATTRIBUTION_CAPACITY);
+        }
+    }
+
+    /// Fold another minute's counts in (IDs are assumed disjoint).
+    pub fn merge(&mut self, other: &MinuteCounts) {
+        for (id, s) in &other.series {
+            self.series.entry(id.clone()).or_default().merge(s);
+        }
+        self.ids.extend_from_slice(&other.ids);
+        self.ids.sort_unstable();
+        self.ids.dedup();
+    }
+
+    /// Sort IDs; returns whether any ID occurred more than once.
+    pub fn seal(&mut self) -> bool {
+        self.ids.sort_unstable();
+        let before = self.ids.len();
+        self.ids.dedup();
+        self.ids.len() != before
+    }
+
+    /// How many of `ids` (sorted) are already in this minute.
+    pub fn overlap(&self, ids: &[u64]) -> usize {
+        ids.iter()
+            .filter(|id| self.ids.binary_search(id).is_ok())
+            .count()
+    }
+
+    pub fn count_of(&self, series_id: &str) -> u64 {
+        self.series.get(series_id).map_or(0, |s| s.count)
+    }
+}
+
+/// Counts of one log file, by minute.
+#[derive(Debug, Default)]
+pub struct FileCounts {
+    pub minutes: BTreeMap<Minute, MinuteCounts>,
+}
+
+impl FileCounts {
+    pub fn add(&mut self, e: &CountedEvent) {
+        self.minutes.entry(e.minute).or_default().add(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, call: bool, err: Option<&str>) -> CountedEvent {
+        CountedEvent {
+            minute: Minute(10),
+            event_source: "ec2.amazonaws.com".into(),
+            event_name: "RunInstances".into(),
+            call_rate: call,
+            error_code: err.map(String::from),
+            caller: "arn".into(),
+            user_agent: "ua".into(),
+            id_hash: id,
+        }
+    }
+
+    #[test]
+    fn failed_write_counts_in_both_series() {
+        let mut m = MinuteCounts::default();
+        m.add(&event(1, true, Some("AccessDenied")));
+        m.add(&event(2, true, None));
+        m.add(&event(3, false, Some("AccessDenied")));
+        assert_eq!(m.count_of("call#ec2.amazonaws.com#RunInstances"), 2);
+        assert_eq!(
+            m.count_of("error#ec2.amazonaws.com#RunInstances#AccessDenied"),
+            2
+        );
+        let call = &m.series["call#ec2.amazonaws.com#RunInstances"]
+            .attribution
+            .errors;
+        assert_eq!(
+            call.top(5),
+            vec![("AccessDenied".into(), 1), ("null".into(), 1)]
+        );
+        assert!(
+            m.series["error#ec2.amazonaws.com#RunInstances#AccessDenied"]
+                .attribution
+                .errors
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn seal_reports_duplicates_and_overlap_counts() {
+        let mut m = MinuteCounts::default();
+        for id in [3, 1, 2, 3] {
+            m.add(&event(id, true, None));
+        }
+        assert!(m.seal());
+        assert_eq!(m.ids, vec![1, 2, 3]);
+        assert_eq!(m.overlap(&[0, 2, 3, 9]), 2);
+    }
+}

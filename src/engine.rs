@@ -1,0 +1,759 @@
+//! Processing one log file against the state store: the same code for the command line and the
+//! Lambda.
+//!
+//! Exactly once, by construction rather than by luck:
+//! 1. a processed-object marker short-cuts re-deliveries of a file;
+//! 2. per-minute counts remember the event IDs they hold, so applying a file twice (after a crash
+//!    before the marker was written) adds nothing, and a duplicate `eventID` in another file is
+//!    not counted again;
+//! 3. closing minutes is tracked per account/region and per series, so it happens once;
+//! 4. Insights files are written before the state that says they were, with IDs and keys derived
+//!    from the insight, so a retry rewrites the same file;
+//! 5. every item write names the version it read; a concurrent writer makes the file retry.
+
+use crate::config::Config;
+use crate::counting::{FileCounts, MinuteCounts};
+use crate::detector::{Phase, SeriesState, TrailContext, Transition};
+use crate::insight::{InsightRecord, insight_file, render};
+use crate::key::{TrailScope, classify_key};
+use crate::reader::{ReadError, read_records};
+use crate::record::{Ignored, classify_record, fnv1a};
+use crate::series::SeriesKey;
+use crate::sink::InsightSink;
+use crate::store::{StateStore, StoreError};
+use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Read;
+use std::sync::Mutex;
+
+/// How many times a file is retried after losing a race with a concurrent writer.
+const CONFLICT_RETRIES: u32 = 8;
+
+/// Per account/region progress.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrailState {
+    pub observed_since: Option<Minute>,
+    /// Every minute up to and including this one is closed.
+    pub closed_through: Option<Minute>,
+    pub newest_delivery: Option<Minute>,
+    pub newest_event: Option<Minute>,
+    /// Series with an insight open (they need End checks even when silent).
+    #[serde(default)]
+    pub open_insights: BTreeSet<String>,
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Processed,
+    /// Processed before (marker found): nothing done.
+    AlreadyProcessed,
+    /// Not a CloudTrail log file; not read.
+    Skipped(String),
+    /// A CloudTrail log file that cannot be read (corrupt, too large, not CloudTrail JSON):
+    /// permanently refused and remembered, so re-deliveries are not retried forever.
+    Rejected(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub key: String,
+    pub status: Status,
+    pub records: u64,
+    pub counted: u64,
+    pub ignored: BTreeMap<&'static str, u64>,
+    /// Events whose ID was already counted (in this file or another).
+    pub duplicates: u64,
+    /// Counted after their minute had closed: in metrics and baselines, never in a decision.
+    pub late: u64,
+    pub minutes_touched: usize,
+    pub series_touched: usize,
+    pub insights: Vec<InsightRecord>,
+}
+
+impl Outcome {
+    fn new(key: &str, status: Status) -> Outcome {
+        Outcome {
+            key: key.to_string(),
+            status,
+            records: 0,
+            counted: 0,
+            ignored: BTreeMap::new(),
+            duplicates: 0,
+            late: 0,
+            minutes_touched: 0,
+            series_touched: 0,
+            insights: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// Retry later: the object, the store or the sink was temporarily unavailable.
+    #[error("{key}: {reason}")]
+    Transient { key: String, reason: String },
+    /// A fault of this installation (e.g. a corrupt state file) rather than of the object.
+    #[error("{key}: {reason}")]
+    Fatal { key: String, reason: String },
+}
+
+impl ProcessError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProcessError::Transient { .. })
+    }
+}
+
+/// Internal: a conflict restarts the file; anything else ends it.
+enum Abort {
+    Conflict,
+    Error(ProcessError),
+}
+
+/// Opens (or re-opens) the object's bytes; called again when an exact recount is needed.
+pub type Opener<'a> = &'a dyn Fn() -> std::io::Result<Box<dyn Read + 'a>>;
+
+pub struct Engine<'a> {
+    pub config: Config,
+    store: &'a dyn StateStore,
+    sink: &'a dyn InsightSink,
+    touched: Mutex<BTreeSet<TrailScope>>,
+}
+
+pub fn trail_pk(scope: &TrailScope) -> String {
+    match &scope.org {
+        Some(org) => format!("TRAIL#{}#{}#{}", org, scope.account, scope.region),
+        None => format!("TRAIL#{}#{}", scope.account, scope.region),
+    }
+}
+
+pub fn minute_sk(m: Minute) -> String {
+    format!("MIN#{:012}", m.0)
+}
+
+const TRAIL_SK: &str = "STATE";
+
+fn series_sk(id: &str) -> String {
+    format!("SER#{id}")
+}
+
+fn marker_pk(object_id: &str) -> String {
+    format!("OBJ#{object_id}")
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(config: Config, store: &'a dyn StateStore, sink: &'a dyn InsightSink) -> Engine<'a> {
+        Engine {
+            config,
+            store,
+            sink,
+            touched: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Process one object: `object_id` names it uniquely (e.g. `bucket/key`), `key` is its key
+    /// or path (classified to find the account and region).
+    pub fn process(
+        &self,
+        object_id: &str,
+        key: &str,
+        open: Opener<'_>,
+    ) -> Result<Outcome, ProcessError> {
+        let mut attempt = 0;
+        loop {
+            let result = self.try_process(object_id, key, open);
+            match result {
+                Ok(outcome) => {
+                    self.store.commit().map_err(|e| store_error(key, e))?;
+                    return Ok(outcome);
+                }
+                Err(Abort::Conflict) if attempt < CONFLICT_RETRIES => {
+                    self.store.rollback();
+                    attempt += 1;
+                }
+                Err(Abort::Conflict) => {
+                    self.store.rollback();
+                    return Err(ProcessError::Transient {
+                        key: key.into(),
+                        reason: "too many concurrent updates; retry later".into(),
+                    });
+                }
+                Err(Abort::Error(e)) => {
+                    self.store.rollback();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn try_process(&self, object_id: &str, key: &str, open: Opener<'_>) -> Result<Outcome, Abort> {
+        let log = match classify_key(key) {
+            Ok(log) => log,
+            Err(reason) => return Ok(Outcome::new(key, Status::Skipped(reason.to_string()))),
+        };
+        let marker = marker_pk(object_id);
+        if self
+            .store
+            .get(&marker, "DONE")
+            .map_err(|e| abort(key, e))?
+            .is_some()
+        {
+            return Ok(Outcome::new(key, Status::AlreadyProcessed));
+        }
+        let pk = trail_pk(&log.scope);
+        let (mut trail, trail_version) = self.load::<TrailState>(&pk, TRAIL_SK, key)?;
+        let mut outcome = Outcome::new(key, Status::Processed);
+
+        // Pass 1: count the file.
+        let too_old = trail
+            .closed_through
+            .map(|c| c.plus(-i64::from(self.config.metrics_retention_days) * MINUTES_PER_DAY));
+        let future = log
+            .delivered
+            .plus(i64::from(self.config.future_tolerance_minutes));
+        let mut counts = FileCounts::default();
+        let read = self.count_file(object_id, open, too_old, future, &mut outcome, |e, _| {
+            counts.add(e);
+            true
+        });
+        match read {
+            Ok(records) => outcome.records = records,
+            Err(e) if e.is_transient() => {
+                return Err(Abort::Error(ProcessError::Transient {
+                    key: key.into(),
+                    reason: e.to_string(),
+                }));
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.put_marker(&marker, key, &format!("rejected: {reason}"))?;
+                let mut o = Outcome::new(key, Status::Rejected(reason));
+                o.records = outcome.records;
+                return Ok(o);
+            }
+        }
+
+        // Merge into the stored minutes; exact recount where IDs overlap or repeat.
+        let mut stored: BTreeMap<Minute, (MinuteCounts, Option<u64>)> = BTreeMap::new();
+        let mut recount: BTreeSet<Minute> = BTreeSet::new();
+        let mut added: BTreeMap<Minute, MinuteCounts> = BTreeMap::new();
+        for (minute, mut file_minute) in std::mem::take(&mut counts.minutes) {
+            let had_duplicates = file_minute.seal();
+            let (bucket, version) = self.load::<MinuteCounts>(&pk, &minute_sk(minute), key)?;
+            let overlap = bucket.overlap(&file_minute.ids);
+            if overlap == file_minute.ids.len() && !had_duplicates {
+                outcome.duplicates += overlap as u64;
+                outcome.counted -= overlap as u64;
+            } else if overlap == 0 && !had_duplicates {
+                added.insert(minute, file_minute);
+            } else {
+                recount.insert(minute);
+            }
+            stored.insert(minute, (bucket, version));
+        }
+        if !recount.is_empty() {
+            let mut seen: HashSet<u64> = HashSet::new();
+            for m in &recount {
+                seen.extend(stored[m].0.ids.iter().copied());
+            }
+            let mut exact = FileCounts::default();
+            let mut dupes = 0u64;
+            let mut scratch = Outcome::new(key, Status::Processed);
+            self.count_file(object_id, open, too_old, future, &mut scratch, |e, _| {
+                if !recount.contains(&e.minute) {
+                    return false;
+                }
+                if seen.insert(e.id_hash) {
+                    exact.add(e);
+                    true
+                } else {
+                    dupes += 1;
+                    false
+                }
+            })
+            .map_err(|e| {
+                Abort::Error(ProcessError::Transient {
+                    key: key.into(),
+                    reason: e.to_string(),
+                })
+            })?;
+            outcome.duplicates += dupes;
+            outcome.counted -= dupes;
+            for (m, mut c) in exact.minutes {
+                c.seal();
+                added.insert(m, c);
+            }
+        }
+        for (m, c) in &added {
+            if let Some((bucket, version)) = stored.get_mut(m) {
+                bucket.merge(c);
+                self.save(&pk, &minute_sk(*m), bucket, *version, key)?;
+            }
+        }
+        outcome.minutes_touched = stored.len();
+
+        // Trail progress.
+        if let Some(first) = stored.keys().next() {
+            trail.observed_since = Some(trail.observed_since.map_or(*first, |o| o.min(*first)));
+        }
+        if let Some(last) = stored.keys().next_back() {
+            trail.newest_event = Some(trail.newest_event.map_or(*last, |n| n.max(*last)));
+        }
+        trail.newest_delivery = Some(
+            trail
+                .newest_delivery
+                .map_or(log.delivered, |d| d.max(log.delivered)),
+        );
+
+        let mut series = SeriesCache::default();
+        let mut transitions: Vec<(String, Transition)> = Vec::new();
+        let mut touched_series: BTreeSet<String> = BTreeSet::new();
+
+        // Late counts go into the baseline's reported totals only.
+        for (m, c) in &added {
+            for (sid, s) in &c.series {
+                touched_series.insert(sid.clone());
+                if trail.closed_through.is_some_and(|ct| *m <= ct) {
+                    outcome.late += s.count;
+                    series.get(self, &pk, sid, key)?.add_late(*m, s.count);
+                }
+            }
+        }
+
+        let target = log.delivered.plus(-i64::from(self.config.lateness_minutes));
+        self.close_through(&pk, &mut trail, target, &mut series, &mut transitions, key)?;
+
+        // Early Start: a still-open minute whose evidence already meets the rule.
+        if let Some(ctx) = context(&trail) {
+            for (m, (bucket, _)) in &stored {
+                if trail.closed_through.is_some_and(|ct| *m <= ct) {
+                    continue;
+                }
+                // `bucket` already includes this file's counts (merged above).
+                for (sid, s) in &bucket.series {
+                    if !touched_series.contains(sid) {
+                        continue;
+                    }
+                    let state = series.get(self, &pk, sid, key)?;
+                    if let Some(t) = state.observe_open_minute(
+                        *m,
+                        s.count,
+                        &s.attribution,
+                        ctx,
+                        &self.config.detector,
+                    ) {
+                        transitions.push((sid.clone(), t));
+                    }
+                }
+            }
+        }
+        outcome.series_touched = touched_series.len();
+
+        outcome.insights = self.emit(&log.scope, &transitions, key)?;
+        self.save_series(&pk, &mut trail, series, key)?;
+        self.save(&pk, TRAIL_SK, &trail, trail_version, key)?;
+        self.put_marker(&marker, key, "processed")?;
+        self.touched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(log.scope.clone());
+        Ok(outcome)
+    }
+
+    /// Stream the file, classify records and hand the ones that count to `keep` (which says
+    /// whether it counted the event). Returns the number of records read.
+    fn count_file(
+        &self,
+        object_id: &str,
+        open: Opener<'_>,
+        too_old: Option<Minute>,
+        future: Minute,
+        outcome: &mut Outcome,
+        mut keep: impl FnMut(&crate::record::CountedEvent, u64) -> bool,
+    ) -> Result<u64, ReadError> {
+        let reader = open().map_err(ReadError::Transient)?;
+        let mut ignored: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut counted = 0u64;
+        let stats = read_records(reader, self.config.limits, |raw, index| {
+            let fallback = fnv1a(format!("{object_id}#{index}").as_bytes());
+            match classify_record(raw, fallback) {
+                Ok(e) if e.minute > future => {
+                    *ignored.entry("time in the future").or_default() += 1
+                }
+                Ok(e) if too_old.is_some_and(|o| e.minute < o) => {
+                    *ignored.entry("older than the retention").or_default() += 1
+                }
+                Ok(e) => {
+                    if keep(&e, index) {
+                        counted += 1;
+                    }
+                }
+                Err(reason) => *ignored.entry(reason.label()).or_default() += 1,
+            }
+        })?;
+        if matches!(ignored.get(Ignored::Invalid.label()), Some(n) if *n > 0) {
+            tracing::warn!(
+                key = object_id,
+                invalid = ignored[Ignored::Invalid.label()],
+                "records without a valid eventTime, eventSource or eventName were skipped"
+            );
+        }
+        outcome.counted += counted;
+        for (k, v) in ignored {
+            *outcome.ignored.entry(k).or_default() += v;
+        }
+        Ok(stats.records)
+    }
+
+    /// Close every minute up to `target` for one account/region.
+    fn close_through(
+        &self,
+        pk: &str,
+        trail: &mut TrailState,
+        target: Minute,
+        series: &mut SeriesCache,
+        transitions: &mut Vec<(String, Transition)>,
+        key: &str,
+    ) -> Result<(), Abort> {
+        let Some(ctx) = context(trail) else {
+            return Ok(());
+        };
+        let from = trail
+            .closed_through
+            .map_or(Minute(i64::MIN / 2), |c| c.plus(1));
+        if target < from {
+            return Ok(());
+        }
+        let rows = self
+            .store
+            .query(pk, &minute_sk(from.max(Minute(0))), &minute_sk(target))
+            .map_err(|e| abort(key, e))?;
+        let mut insight_series: BTreeSet<String> = trail.open_insights.clone();
+        for (sk, item) in rows {
+            let Some(minute) = sk
+                .strip_prefix("MIN#")
+                .and_then(|m| m.parse().ok())
+                .map(Minute)
+            else {
+                continue;
+            };
+            let bucket: MinuteCounts = decode(&item.body, key)?;
+            for (sid, s) in &bucket.series {
+                let state = series.get(self, pk, sid, key)?;
+                for t in
+                    state.close_minute(minute, s.count, &s.attribution, ctx, &self.config.detector)
+                {
+                    transitions.push((sid.clone(), t));
+                }
+                if state.insight.is_some() {
+                    insight_series.insert(sid.clone());
+                }
+            }
+        }
+        for sid in &insight_series {
+            let state = series.get(self, pk, sid, key)?;
+            if let Some(t) = state.close_silent_through(target, &self.config.detector) {
+                transitions.push((sid.clone(), t));
+            }
+        }
+        let previous = trail.closed_through;
+        trail.closed_through = Some(target);
+        // Drop per-minute counts past the retention, once per hour of progress.
+        if previous.is_none_or(|p| p.hour() != target.hour()) {
+            let retention = i64::from(self.config.metrics_retention_days) * MINUTES_PER_DAY;
+            let cutoff = target.plus(-retention - MINUTES_PER_HOUR);
+            let old = self
+                .store
+                .query(pk, &minute_sk(Minute(0)), &minute_sk(cutoff))
+                .map_err(|e| abort(key, e))?;
+            for (sk, _) in old {
+                self.store.delete(pk, &sk).map_err(|e| abort(key, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Render and write the Insights files for `transitions`.
+    fn emit(
+        &self,
+        scope: &TrailScope,
+        transitions: &[(String, Transition)],
+        key: &str,
+    ) -> Result<Vec<InsightRecord>, Abort> {
+        let mut records = Vec::new();
+        for (sid, t) in transitions {
+            let Some(series) = SeriesKey::from_id(sid) else {
+                continue;
+            };
+            let record = render(scope, &series, t);
+            let file = insight_file(scope, record.clone()).map_err(|e| {
+                Abort::Error(ProcessError::Fatal {
+                    key: key.into(),
+                    reason: format!("cannot encode an Insights file: {e}"),
+                })
+            })?;
+            self.sink.put(&file).map_err(|e| {
+                Abort::Error(ProcessError::Transient {
+                    key: key.into(),
+                    reason: e.to_string(),
+                })
+            })?;
+            tracing::info!(
+                key,
+                insight = %record.shared_event_id,
+                state = match t.phase { Phase::Start => "Start", Phase::End => "End" },
+                series = %series.label(),
+                event_time = %record.event_time,
+                file = %file.key,
+                "insight"
+            );
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    fn save_series(
+        &self,
+        pk: &str,
+        trail: &mut TrailState,
+        series: SeriesCache,
+        key: &str,
+    ) -> Result<(), Abort> {
+        for (sid, entry) in series.entries {
+            if entry.state.insight.is_some() {
+                trail.open_insights.insert(sid.clone());
+            } else {
+                trail.open_insights.remove(&sid);
+            }
+            let body = serde_json::to_vec(&entry.state).map_err(|e| fatal(key, e))?;
+            if body != entry.original {
+                self.store
+                    .put(pk, &series_sk(&sid), &body, entry.version)
+                    .map_err(|e| abort(key, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn put_marker(&self, marker: &str, key: &str, status: &str) -> Result<(), Abort> {
+        let body = serde_json::to_vec(&serde_json::json!({ "key": key, "status": status }))
+            .map_err(|e| fatal(key, e))?;
+        match self.store.put(marker, "DONE", &body, None) {
+            Err(StoreError::Conflict { .. }) => Err(Abort::Conflict),
+            other => other.map_err(|e| abort(key, e)),
+        }
+    }
+
+    fn load<T: for<'de> Deserialize<'de> + Default>(
+        &self,
+        pk: &str,
+        sk: &str,
+        key: &str,
+    ) -> Result<(T, Option<u64>), Abort> {
+        match self.store.get(pk, sk).map_err(|e| abort(key, e))? {
+            Some(item) => Ok((decode(&item.body, key)?, Some(item.version))),
+            None => Ok((T::default(), None)),
+        }
+    }
+
+    fn save<T: Serialize>(
+        &self,
+        pk: &str,
+        sk: &str,
+        value: &T,
+        version: Option<u64>,
+        key: &str,
+    ) -> Result<(), Abort> {
+        let body = serde_json::to_vec(value).map_err(|e| fatal(key, e))?;
+        self.store
+            .put(pk, sk, &body, version)
+            .map_err(|e| abort(key, e))
+    }
+
+    /// Close every minute up to the newest event of each account/region touched in this run, so
+    /// that finished insights get their End (end of a replay).
+    pub fn flush(&self) -> Result<Vec<InsightRecord>, ProcessError> {
+        let scopes: Vec<TrailScope> = self
+            .touched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        let mut all = Vec::new();
+        for scope in scopes {
+            let label = format!("{}/{}", scope.account, scope.region);
+            let mut attempt = 0;
+            loop {
+                match self.try_flush(&scope, &label) {
+                    Ok(records) => {
+                        self.store.commit().map_err(|e| store_error(&label, e))?;
+                        all.extend(records);
+                        break;
+                    }
+                    Err(Abort::Conflict) if attempt < CONFLICT_RETRIES => {
+                        self.store.rollback();
+                        attempt += 1;
+                    }
+                    Err(Abort::Conflict) => {
+                        self.store.rollback();
+                        return Err(ProcessError::Transient {
+                            key: label,
+                            reason: "too many concurrent updates".into(),
+                        });
+                    }
+                    Err(Abort::Error(e)) => {
+                        self.store.rollback();
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    fn try_flush(&self, scope: &TrailScope, label: &str) -> Result<Vec<InsightRecord>, Abort> {
+        let pk = trail_pk(scope);
+        let (mut trail, version) = self.load::<TrailState>(&pk, TRAIL_SK, label)?;
+        let Some(target) = trail.newest_event else {
+            return Ok(Vec::new());
+        };
+        if trail.closed_through.is_some_and(|c| c >= target) {
+            return Ok(Vec::new());
+        }
+        let mut series = SeriesCache::default();
+        let mut transitions = Vec::new();
+        self.close_through(
+            &pk,
+            &mut trail,
+            target,
+            &mut series,
+            &mut transitions,
+            label,
+        )?;
+        let records = self.emit(scope, &transitions, label)?;
+        self.save_series(&pk, &mut trail, series, label)?;
+        self.save(&pk, TRAIL_SK, &trail, version, label)?;
+        Ok(records)
+    }
+
+    /// The stored per-minute counts of an account/region between two minutes (inclusive).
+    pub fn minute_counts(
+        &self,
+        scope: &TrailScope,
+        from: Minute,
+        to: Minute,
+    ) -> Result<Vec<(Minute, MinuteCounts)>, ProcessError> {
+        let pk = trail_pk(scope);
+        let rows = self
+            .store
+            .query(&pk, &minute_sk(from), &minute_sk(to))
+            .map_err(|e| store_error(&pk, e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (sk, item) in rows {
+            let Some(m) = sk
+                .strip_prefix("MIN#")
+                .and_then(|m| m.parse().ok())
+                .map(Minute)
+            else {
+                continue;
+            };
+            let counts: MinuteCounts =
+                serde_json::from_slice(&item.body).map_err(|e| ProcessError::Fatal {
+                    key: pk.clone(),
+                    reason: format!("corrupt state item {sk}: {e}"),
+                })?;
+            out.push((m, counts));
+        }
+        Ok(out)
+    }
+}
+
+fn context(trail: &TrailState) -> Option<TrailContext> {
+    trail
+        .observed_since
+        .map(|observed_since| TrailContext { observed_since })
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], key: &str) -> Result<T, Abort> {
+    serde_json::from_slice(body).map_err(|e| {
+        Abort::Error(ProcessError::Fatal {
+            key: key.into(),
+            reason: format!("corrupt state item: {e}"),
+        })
+    })
+}
+
+fn fatal(key: &str, e: impl std::fmt::Display) -> Abort {
+    Abort::Error(ProcessError::Fatal {
+        key: key.into(),
+        reason: e.to_string(),
+    })
+}
+
+fn abort(key: &str, e: StoreError) -> Abort {
+    match e {
+        StoreError::Conflict { .. } => Abort::Conflict,
+        other => Abort::Error(store_error(key, other)),
+    }
+}
+
+fn store_error(key: &str, e: StoreError) -> ProcessError {
+    match e {
+        StoreError::Permanent(reason) => ProcessError::Fatal {
+            key: key.into(),
+            reason,
+        },
+        other => ProcessError::Transient {
+            key: key.into(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Series states loaded during one file, written back at the end if they changed.
+#[derive(Default)]
+struct SeriesCache {
+    entries: BTreeMap<String, CachedSeries>,
+}
+
+struct CachedSeries {
+    state: SeriesState,
+    original: Vec<u8>,
+    version: Option<u64>,
+}
+
+impl SeriesCache {
+    fn get(
+        &mut self,
+        engine: &Engine<'_>,
+        pk: &str,
+        sid: &str,
+        key: &str,
+    ) -> Result<&mut SeriesState, Abort> {
+        if !self.entries.contains_key(sid) {
+            let item = engine
+                .store
+                .get(pk, &series_sk(sid))
+                .map_err(|e| abort(key, e))?;
+            let entry = match item {
+                Some(item) => CachedSeries {
+                    state: decode(&item.body, key)?,
+                    original: item.body,
+                    version: Some(item.version),
+                },
+                None => CachedSeries {
+                    state: SeriesState::default(),
+                    original: Vec::new(),
+                    version: None,
+                },
+            };
+            self.entries.insert(sid.to_string(), entry);
+        }
+        match self.entries.get_mut(sid) {
+            Some(e) => Ok(&mut e.state),
+            None => Err(fatal(key, "series cache lost an entry")),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Where Insights files go. The command line writes a directory; the Lambda writes S3.
+
+use crate::insight::InsightFile;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[error("writing {key} failed: {reason}")]
+pub struct SinkError {
+    pub key: String,
+    pub reason: String,
+}
+
+pub trait InsightSink {
+    /// Store one file at `file.key` (relative to the sink's root or prefix), replacing any
+    /// earlier copy: keys are deterministic, so a retry overwrites.
+    fn put(&self, file: &InsightFile) -> Result<(), SinkError>;
+}
+
+/// Writes Insights files under a local directory, in the S3 layout.
+pub struct DirectorySink {
+    pub root: PathBuf,
+}
+
+impl InsightSink for DirectorySink {
+    fn put(&self, file: &InsightFile) -> Result<(), SinkError> {
+        let err = |e: std::io::Error| SinkError {
+            key: file.key.clone(),
+            reason: e.to_string(),
+        };
+        let path = self.root.join(&file.key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &file.body).map_err(err)?;
+        std::fs::rename(&tmp, &path).map_err(err)
+    }
+}
