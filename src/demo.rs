@@ -22,7 +22,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson};
-use serde_json::{Value, json};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,10 +98,10 @@ const DUP_P: f64 = 0.0005;
 const OLD_STYLE_P: f64 = 0.01;
 
 const UA_CLI: &str = "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.167.amzn2023.x86_64 exe/x86_64.amzn.2023 prompt/off";
-const UA_BOTO: &str = "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10.213-201.855.amzn2.x86_64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.69";
-const UA_BOTO_LAMBDA: &str = "Boto3/1.34.42 md/Botocore#1.34.42 ua/2.0 os/linux#5.10.209-219.845.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.2 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.42";
+const UA_BOTO: &str = "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10.213 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython Botocore/1.34.69";
+const UA_BOTO_LAMBDA: &str = "Boto3/1.34.42 md/Botocore#1.34.42 ua/2.0 os/linux#5.10.209 md/arch#x86_64 lang/python#3.12.2 exec-env/AWS_Lambda_python3.12 Botocore/1.34.42";
 const UA_GO: &str = "aws-sdk-go-v2/1.26.1 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64 api/cloudwatch#1.36.3 grafana/10.4.1";
-const UA_TF: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.42.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64";
+const UA_TF: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.42.0 aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1";
 const UA_CONSOLE: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const UA_SSM: &str = "aws-sdk-go/1.44.302 (go1.21.6; linux; amd64) amazon-ssm-agent/3.3.131.0";
 const UA_LAMBDA_LOGS: &str = "awslambda-worker/1.0 rusage/0.01 0.00 0.02";
@@ -232,11 +231,13 @@ struct Call {
     name: &'static str,
     read_only: bool,
     caller: Caller,
-    params: Value,
-    response: Value,
+    /// Raw JSON for requestParameters, responseElements, resources, additionalEventData.
+    params: String,
+    response: String,
+    resources: Option<String>,
+    extra: Option<String>,
+    /// Error code and free-text message (escaped when rendered).
     error: Option<(&'static str, String)>,
-    resources: Option<Value>,
-    extra: Option<Value>,
     /// Injected incident calls are never old-style or duplicated, so counts stay exact.
     injected: bool,
 }
@@ -255,8 +256,8 @@ impl Call {
             name,
             read_only,
             caller,
-            params: Value::Null,
-            response: Value::Null,
+            params: "null".to_string(),
+            response: "null".to_string(),
             error: None,
             resources: None,
             extra: None,
@@ -264,12 +265,12 @@ impl Call {
         }
     }
 
-    fn params(mut self, v: Value) -> Self {
+    fn params(mut self, v: String) -> Self {
         self.params = v;
         self
     }
 
-    fn response(mut self, v: Value) -> Self {
+    fn response(mut self, v: String) -> Self {
         self.response = v;
         self
     }
@@ -302,6 +303,14 @@ enum Kind {
 pub fn generate(dir: &Path, spec: &DemoSpec) -> Result<DemoTrail> {
     if spec.days == 0 {
         bail!("demo needs at least one day");
+    }
+    // Both end up in paths and file names, so hold them to AWS's own shapes.
+    if spec.account.len() != 12 || !spec.account.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("account must be 12 digits, got {:?}", spec.account);
+    }
+    let region_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+    if spec.region.is_empty() || !spec.region.bytes().all(region_ok) {
+        bail!("region must look like us-east-1, got {:?}", spec.region);
     }
     let start = truncate_minute(spec.start);
     let end = start + Duration::days(i64::from(spec.days));
@@ -421,6 +430,9 @@ fn plan_incidents(spec: &DemoSpec, start: DateTime<Utc>) -> Vec<(Incident, Kind)
     ]
 }
 
+/// Builds one call of a given API at a given time.
+type MakeCall<'g> = fn(&mut Gen<'g>, DateTime<Utc>) -> Call;
+
 /// Generator state: one RNG stream consumed in a fixed order, for determinism.
 struct Gen<'a> {
     spec: &'a DemoSpec,
@@ -431,7 +443,7 @@ struct Gen<'a> {
     region: String,
 }
 
-impl Gen<'_> {
+impl<'g> Gen<'g> {
     fn poisson(&mut self, lambda: f64) -> u32 {
         match Poisson::new(lambda) {
             Ok(d) => d.sample(&mut self.rng) as u32,
@@ -468,13 +480,25 @@ impl Gen<'_> {
         items[self.rng.random_range(0..items.len())]
     }
 
+    /// Emits `n` calls built by `make` at random seconds of `minute`.
+    fn repeat(&mut self, n: u32, minute: DateTime<Utc>, out: &mut Vec<Ev>, make: MakeCall<'g>) {
+        for _ in 0..n {
+            let t = self.second_in(minute);
+            let call = make(self, t);
+            out.push(self.emit(call));
+        }
+    }
+
     /// Steady fleet heartbeat: every instance reports within a minute of the mark.
     fn heartbeat(&mut self, mark: DateTime<Utc>, out: &mut Vec<Ev>) {
-        let region = self.spec.region.clone();
         for (i, (id, ip)) in FLEET.iter().enumerate() {
             let t = mark + Duration::seconds(self.rng.random_range(-60..60));
             let az = ["a", "b", "c"][i % 3];
+            let region = &self.region;
             let caller = Caller::new(Principal::Role("SSMInstanceRole", id), UA_SSM, ip);
+            let params = format!(
+                r#"{{"instanceId":"{id}","agentVersion":"3.3.131.0","agentStatus":"Active","platformType":"Linux","iPAddress":"{ip}","availabilityZone":"{region}{az}"}}"#
+            );
             let call = Call::new(
                 t,
                 "ssm.amazonaws.com",
@@ -482,19 +506,7 @@ impl Gen<'_> {
                 false,
                 caller,
             )
-            .params(json!({
-                "instanceId": id,
-                "agentVersion": "3.3.131.0",
-                "agentStatus": "Active",
-                "platformType": "Linux",
-                "platformName": "Amazon Linux",
-                "platformVersion": "2023",
-                "iPAddress": ip,
-                "computerName": format!("ip-{}.ec2.internal", ip.replace('.', "-")),
-                "agentName": "amazon-ssm-agent",
-                "availabilityZone": format!("{region}{az}"),
-                "sSMConnectionChannel": "ssmmessages"
-            }));
+            .params(params);
             let ev = self.emit(call);
             out.push(ev);
         }
@@ -513,132 +525,27 @@ impl Gen<'_> {
             _ => 0.02,
         };
 
-        let n = self.poisson(1.0 + 2.0 * daily);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.describe_instances(t);
-            out.push(self.emit(call));
+        let plan: [(f64, MakeCall<'g>); 14] = [
+            (1.0 + 2.0 * daily, Self::describe_instances),
+            (2.0, Self::assume_role),
+            (0.5, Self::list_buckets),
+            (1.0, Self::get_secret_ok),
+            (1.0, Self::decrypt),
+            (1.2, Self::get_metric_data),
+            (0.8, Self::describe_instance_status),
+            (0.5, Self::get_caller_identity),
+            (0.3, Self::create_log_stream),
+            (0.2, Self::get_bucket_acl_ok),
+            (0.05, Self::get_bucket_acl_denied),
+            (0.02, Self::run_instances_ci),
+            (0.2 * human, Self::create_tags),
+            (0.5 * human, Self::describe_security_groups),
+        ];
+        for (lambda, make) in plan {
+            let n = self.poisson(lambda);
+            self.repeat(n, minute, out, make);
         }
-        let n = self.poisson(2.0);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.assume_role(t);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.5);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let caller = self.pick(&[TF_USER, JANE, CI, ALICE]);
-            let call = Call::new(t, "s3.amazonaws.com", "ListBuckets", true, caller)
-                .params(json!({"Host": "s3.amazonaws.com"}));
-            let call = self.s3_extra(call);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(1.0);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let session = self.pick(&APP_SESSIONS);
-            let call = self.get_secret(t, session);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(1.5);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.decrypt(t);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(2.0);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.get_metric_data(t);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(1.0);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let id = self.pick(&FLEET).0;
-            let call = Call::new(
-                t,
-                "ec2.amazonaws.com",
-                "DescribeInstanceStatus",
-                true,
-                AUTOSCALING,
-            )
-            .params(json!({
-                "instancesSet": {"items": [{"instanceId": id}]},
-                "filterSet": {},
-                "includeAllInstances": true
-            }));
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.5);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let caller = self.pick(&[CI, TF_USER, JANE]);
-            let call = Call::new(t, "sts.amazonaws.com", "GetCallerIdentity", true, caller);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.3);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let stream = format!(
-                "{:04}/{:02}/{:02}/[$LATEST]{}",
-                t.year(),
-                t.month(),
-                t.day(),
-                self.hex(32)
-            );
-            let call = Call::new(
-                t,
-                "logs.amazonaws.com",
-                "CreateLogStream",
-                false,
-                LOGS_WORKER,
-            )
-            .params(json!({
-                "logGroupName": "/aws/lambda/order-processor",
-                "logStreamName": stream
-            }));
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.2);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.get_bucket_acl(t, false);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.05);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.get_bucket_acl(t, true);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.02);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.run_instances(t, CI, "t3.medium");
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.2 * human);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let call = self.create_tags(t);
-            out.push(self.emit(call));
-        }
-        let n = self.poisson(0.5 * human);
-        for _ in 0..n {
-            let t = self.second_in(minute);
-            let caller = self.pick(&[ALICE, BOB]);
-            let call = Call::new(
-                t,
-                "ec2.amazonaws.com",
-                "DescribeSecurityGroups",
-                true,
-                caller,
-            )
-            .params(json!({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}));
-            out.push(self.emit(call));
-        }
+        // Nightly backup cron.
         if minute.hour() == 2 && minute.minute() == 0 {
             for k in 0..6 {
                 let t = self.second_in(minute);
@@ -653,20 +560,13 @@ impl Gen<'_> {
                 continue;
             }
             let (per_minute, kind) = (inc.per_minute, *kind);
+            let make = match kind {
+                Kind::Burst => Self::run_instances_attacker,
+                Kind::Storm => Self::get_secret_denied,
+            };
             for _ in 0..per_minute {
                 let t = self.second_in(minute);
-                let mut call = match kind {
-                    Kind::Burst => self.run_instances(t, ATTACKER, "g4dn.12xlarge"),
-                    Kind::Storm => {
-                        let acct = &self.spec.account;
-                        let region = &self.spec.region;
-                        let msg = format!(
-                            "User: arn:aws:sts::{acct}:assumed-role/AppRole/i-0abc is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:{region}:{acct}:secret:prod/orders/db-Xk2p9Q because no identity-based policy allows the secretsmanager:GetSecretValue action"
-                        );
-                        self.get_secret(t, "i-0abc")
-                            .error("AccessDeniedException", msg)
-                    }
-                };
+                let mut call = make(self, t);
                 call.injected = true;
                 out.push(self.emit(call));
             }
@@ -681,19 +581,15 @@ impl Gen<'_> {
         };
         let params = if self.rng.random_bool(0.5) {
             let id = self.pick(&FLEET).0;
-            json!({"instancesSet": {"items": [{"instanceId": id}]}, "filterSet": {}})
+            format!(r#"{{"instancesSet":{{"items":[{{"instanceId":"{id}"}}]}},"filterSet":{{}}}}"#)
         } else {
-            json!({
-                "maxResults": 1000,
-                "instancesSet": {},
-                "filterSet": {"items": [{"name": "tag:Environment", "valueSet": {"items": [{"value": "prod"}]}}]}
-            })
+            r#"{"maxResults":1000,"instancesSet":{},"filterSet":{"items":[{"name":"tag:Environment","valueSet":{"items":[{"value":"prod"}]}}]}}"#.to_string()
         };
         Call::new(t, "ec2.amazonaws.com", "DescribeInstances", true, caller).params(params)
     }
 
     fn assume_role(&mut self, t: DateTime<Utc>) -> Call {
-        let acct = self.spec.account.clone();
+        let acct = self.acct.clone();
         let fails = self.rng.random_bool(0.005);
         let (caller, role, session) = if fails {
             (self.pick(&[JANE, TF_USER]), "ProdAdminRole", "break-glass")
@@ -705,8 +601,7 @@ impl Gen<'_> {
                     "ecs-tasks.amazonaws.com",
                     "ec2.amazonaws.com",
                 ]);
-                let caller = Caller::via(Principal::Service, svc);
-                (caller, "AppRole", "i-0abc")
+                (Caller::via(Principal::Service, svc), "AppRole", "i-0abc")
             } else if r < 0.8 {
                 (CI, "CIDeployRole", "gh-actions")
             } else {
@@ -714,37 +609,38 @@ impl Gen<'_> {
             }
         };
         let role_arn = format!("arn:aws:iam::{acct}:role/{role}");
-        let params = json!({
-            "roleArn": role_arn,
-            "roleSessionName": session,
-            "durationSeconds": 3600
-        });
+        let params = format!(
+            r#"{{"roleArn":"{role_arn}","roleSessionName":"{session}","durationSeconds":3600}}"#
+        );
         let mut call =
             Call::new(t, "sts.amazonaws.com", "AssumeRole", false, caller).params(params);
-        call.resources =
-            Some(json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": role_arn}]));
+        call.resources = Some(format!(
+            r#"[{{"accountId":"{acct}","type":"AWS::IAM::Role","ARN":"{role_arn}"}}]"#
+        ));
         if fails {
             let who = match caller.who {
-                Principal::User(u) => format!("arn:aws:iam::{acct}:user/{u}"),
+                Principal::User(u) => format!("arn:aws:iam::{}:user/{u}", self.spec.account),
                 _ => String::new(),
             };
+            let role_arn = format!("arn:aws:iam::{}:role/{role}", self.spec.account);
             let msg = format!(
                 "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
             );
             return call.error("AccessDenied", msg);
         }
-        let expiration = (t + Duration::hours(1))
-            .format("%b %-d, %Y, %-I:%M:%S %p")
-            .to_string();
+        let expiration = aws_date(t + Duration::hours(1));
         let key = format!("ASIA{}", self.alnum(16, true));
         let role_id = stable_id("AROA", role);
-        call.response(json!({
-            "credentials": {"accessKeyId": key, "sessionToken": "IQoJb3JpZ2luX2VjEHwaCXVzLWVhc3QtMSJHMEUCIQD", "expiration": expiration},
-            "assumedRoleUser": {
-                "assumedRoleId": format!("{role_id}:{session}"),
-                "arn": format!("arn:aws:sts::{acct}:assumed-role/{role}/{session}")
-            }
-        }))
+        call.response(format!(
+            r#"{{"credentials":{{"accessKeyId":"{key}","sessionToken":"IQoJb3JpZ2luX2VjEHwaCXVzLWVhc3QtMSJHMEUCIQD","expiration":"{expiration}"}},"assumedRoleUser":{{"assumedRoleId":"{role_id}:{session}","arn":"arn:aws:sts::{acct}:assumed-role/{role}/{session}"}}}}"#
+        ))
+    }
+
+    fn list_buckets(&mut self, t: DateTime<Utc>) -> Call {
+        let caller = self.pick(&[TF_USER, JANE, CI, ALICE]);
+        let call = Call::new(t, "s3.amazonaws.com", "ListBuckets", true, caller)
+            .params(r#"{"Host":"s3.amazonaws.com"}"#.to_string());
+        self.s3_extra(call)
     }
 
     fn get_secret(&mut self, t: DateTime<Utc>, session: &'static str) -> Call {
@@ -756,115 +652,125 @@ impl Gen<'_> {
             true,
             caller,
         )
-        .params(json!({"secretId": "prod/orders/db"}))
+        .params(r#"{"secretId":"prod/orders/db"}"#.to_string())
     }
 
+    fn get_secret_ok(&mut self, t: DateTime<Utc>) -> Call {
+        let session = self.pick(&APP_SESSIONS);
+        self.get_secret(t, session)
+    }
+
+    /// The storm: one app instance loses its secret access.
+    fn get_secret_denied(&mut self, t: DateTime<Utc>) -> Call {
+        let (acct, region) = (&self.spec.account, &self.spec.region);
+        let msg = format!(
+            "User: arn:aws:sts::{acct}:assumed-role/AppRole/i-0abc is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:{region}:{acct}:secret:prod/orders/db-Xk2p9Q because no identity-based policy allows the secretsmanager:GetSecretValue action"
+        );
+        self.get_secret(t, "i-0abc")
+            .error("AccessDeniedException", msg)
+    }
+
+    /// KMS decrypts made by Secrets Manager on behalf of the app.
     fn decrypt(&mut self, t: DateTime<Utc>) -> Call {
-        let acct = self.spec.account.clone();
-        let region = self.spec.region.clone();
+        let (acct, region) = (self.acct.clone(), self.region.clone());
         let session = self.pick(&APP_SESSIONS);
         let caller = Caller::via(
             Principal::Role("AppRole", session),
             "secretsmanager.amazonaws.com",
         );
-        let mut call = Call::new(t, "kms.amazonaws.com", "Decrypt", true, caller).params(json!({
-            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            "encryptionContext": {
-                "SecretARN": format!("arn:aws:secretsmanager:{region}:{acct}:secret:prod/orders/db-Xk2p9Q"),
-                "SecretVersionId": "0b7d9a52-3c1e-4f0a-9d2b-6e8f1a4c7b30"
-            }
-        }));
-        call.resources = Some(json!([{
-            "accountId": acct,
-            "type": "AWS::KMS::Key",
-            "ARN": format!("arn:aws:kms:{region}:{acct}:key/5d2f8c1e-7a4b-4e9d-b3c6-1f0a9e8d7c65")
-        }]));
+        let mut call = Call::new(t, "kms.amazonaws.com", "Decrypt", true, caller).params(format!(
+            r#"{{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{{"SecretARN":"arn:aws:secretsmanager:{region}:{acct}:secret:prod/orders/db-Xk2p9Q"}}}}"#
+        ));
+        call.resources = Some(format!(
+            r#"[{{"accountId":"{acct}","type":"AWS::KMS::Key","ARN":"arn:aws:kms:{region}:{acct}:key/5d2f8c1e-7a4b-4e9d-b3c6-1f0a9e8d7c65"}}]"#
+        ));
         call
     }
 
     fn get_metric_data(&mut self, t: DateTime<Utc>) -> Call {
-        let end = t.format("%b %-d, %Y, %-I:%M:00 %p").to_string();
-        let begin = (t - Duration::hours(3))
-            .format("%b %-d, %Y, %-I:%M:00 %p")
-            .to_string();
+        let end = aws_date(truncate_minute(t));
+        let begin = aws_date(truncate_minute(t) - Duration::hours(3));
         let metric = self.pick(&["CPUUtilization", "NetworkIn", "StatusCheckFailed"]);
-        Call::new(t, "monitoring.amazonaws.com", "GetMetricData", true, MONITORING).params(json!({
-            "metricDataQueries": [{
-                "id": "a",
-                "metricStat": {
-                    "metric": {"namespace": "AWS/EC2", "metricName": metric, "dimensions": [{"name": "AutoScalingGroupName", "value": "web-prod"}]},
-                    "period": 60,
-                    "stat": "Average"
-                },
-                "returnData": true
-            }],
-            "startTime": begin,
-            "endTime": end,
-            "maxDatapoints": 100800
-        }))
+        Call::new(t, "monitoring.amazonaws.com", "GetMetricData", true, MONITORING).params(format!(
+            r#"{{"metricDataQueries":[{{"id":"a","metricStat":{{"metric":{{"namespace":"AWS/EC2","metricName":"{metric}"}},"period":60,"stat":"Average"}}}}],"startTime":"{begin}","endTime":"{end}"}}"#
+        ))
     }
 
-    fn get_bucket_acl(&mut self, t: DateTime<Utc>, denied: bool) -> Call {
-        let region = self.spec.region.clone();
-        let bucket = if denied {
-            "acme-partner-exchange"
-        } else {
-            self.pick(&BUCKETS)
-        };
-        let call = Call::new(t, "s3.amazonaws.com", "GetBucketAcl", true, AUDITOR).params(json!({
-            "bucketName": bucket,
-            "Host": format!("{bucket}.s3.{region}.amazonaws.com"),
-            "acl": ""
-        }));
-        let call = self.s3_extra(call);
-        if denied {
-            call.error("AccessDenied", "Access Denied".to_string())
-        } else {
-            call
-        }
+    fn describe_instance_status(&mut self, t: DateTime<Utc>) -> Call {
+        let id = self.pick(&FLEET).0;
+        Call::new(t, "ec2.amazonaws.com", "DescribeInstanceStatus", true, AUTOSCALING).params(
+            format!(
+                r#"{{"instancesSet":{{"items":[{{"instanceId":"{id}"}}]}},"filterSet":{{}},"includeAllInstances":true}}"#
+            ),
+        )
+    }
+
+    fn get_caller_identity(&mut self, t: DateTime<Utc>) -> Call {
+        let caller = self.pick(&[CI, TF_USER, JANE]);
+        Call::new(t, "sts.amazonaws.com", "GetCallerIdentity", true, caller)
+    }
+
+    fn create_log_stream(&mut self, t: DateTime<Utc>) -> Call {
+        let (y, m, d) = (t.year(), t.month(), t.day());
+        let hex = self.hex(32);
+        Call::new(t, "logs.amazonaws.com", "CreateLogStream", false, LOGS_WORKER).params(format!(
+            r#"{{"logGroupName":"/aws/lambda/order-processor","logStreamName":"{y:04}/{m:02}/{d:02}/[$LATEST]{hex}"}}"#
+        ))
+    }
+
+    fn get_bucket_acl_ok(&mut self, t: DateTime<Utc>) -> Call {
+        let bucket = self.pick(&BUCKETS);
+        self.get_bucket_acl(t, bucket)
+    }
+
+    /// The scanner is routinely refused on a partner bucket: normal AccessDenied noise.
+    fn get_bucket_acl_denied(&mut self, t: DateTime<Utc>) -> Call {
+        self.get_bucket_acl(t, "acme-partner-exchange")
+            .error("AccessDenied", "Access Denied".to_string())
+    }
+
+    fn get_bucket_acl(&mut self, t: DateTime<Utc>, bucket: &str) -> Call {
+        let region = &self.region;
+        let call = Call::new(t, "s3.amazonaws.com", "GetBucketAcl", true, AUDITOR).params(format!(
+            r#"{{"bucketName":"{bucket}","Host":"{bucket}.s3.{region}.amazonaws.com","acl":""}}"#
+        ));
+        self.s3_extra(call)
     }
 
     /// S3 records carry additionalEventData in real trails.
     fn s3_extra(&mut self, mut call: Call) -> Call {
-        let amz_id = self.alnum(76, false);
-        call.extra = Some(json!({
-            "SignatureVersion": "SigV4",
-            "CipherSuite": "TLS_AES_128_GCM_SHA256",
-            "bytesTransferredIn": 0,
-            "AuthenticationMethod": "AuthHeader",
-            "x-amz-id-2": amz_id,
-            "bytesTransferredOut": self.rng.random_range(300..2400)
-        }));
+        let amz_id = self.alnum(56, false);
+        let out: u32 = self.rng.random_range(300..2400);
+        call.extra = Some(format!(
+            r#"{{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","bytesTransferredIn":0,"AuthenticationMethod":"AuthHeader","x-amz-id-2":"{amz_id}","bytesTransferredOut":{out}}}"#
+        ));
         call
     }
 
-    fn run_instances(&mut self, t: DateTime<Utc>, caller: Caller, instance_type: &str) -> Call {
-        let acct = self.spec.account.clone();
+    fn run_instances_ci(&mut self, t: DateTime<Utc>) -> Call {
+        self.run_instances(t, CI, "t3.medium")
+    }
+
+    /// The burst: a stolen role launching GPU instances from a script.
+    fn run_instances_attacker(&mut self, t: DateTime<Utc>) -> Call {
+        self.run_instances(t, ATTACKER, "g4dn.12xlarge")
+    }
+
+    fn run_instances(&mut self, t: DateTime<Utc>, caller: Caller, itype: &str) -> Call {
+        let acct = self.acct.clone();
         let id = format!("i-0{}", self.hex(16));
         let reservation = format!("r-0{}", self.hex(16));
         let request = self.uuid();
+        let token = self.uuid();
+        let ami = "ami-0c7217cdde317cfec";
+        let subnet = "subnet-0f3a9b1c2d4e5f607";
         Call::new(t, "ec2.amazonaws.com", "RunInstances", false, caller)
-            .params(json!({
-                "instancesSet": {"items": [{"imageId": "ami-0c7217cdde317cfec", "minCount": 1, "maxCount": 1}]},
-                "instanceType": instance_type,
-                "blockDeviceMapping": {},
-                "subnetId": "subnet-0f3a9b1c2d4e5f607",
-                "disableApiTermination": false,
-                "clientToken": self.uuid()
-            }))
-            .response(json!({
-                "requestId": request,
-                "reservationId": reservation,
-                "ownerId": acct,
-                "groupSet": {},
-                "instancesSet": {"items": [{
-                    "instanceId": id,
-                    "imageId": "ami-0c7217cdde317cfec",
-                    "instanceState": {"code": 0, "name": "pending"},
-                    "instanceType": instance_type,
-                    "subnetId": "subnet-0f3a9b1c2d4e5f607"
-                }]}
-            }))
+            .params(format!(
+                r#"{{"instancesSet":{{"items":[{{"imageId":"{ami}","minCount":1,"maxCount":1}}]}},"instanceType":"{itype}","blockDeviceMapping":{{}},"subnetId":"{subnet}","disableApiTermination":false,"clientToken":"{token}"}}"#
+            ))
+            .response(format!(
+                r#"{{"requestId":"{request}","reservationId":"{reservation}","ownerId":"{acct}","groupSet":{{}},"instancesSet":{{"items":[{{"instanceId":"{id}","imageId":"{ami}","instanceState":{{"code":0,"name":"pending"}},"instanceType":"{itype}","subnetId":"{subnet}"}}]}}}}"#
+            ))
     }
 
     fn create_tags(&mut self, t: DateTime<Utc>) -> Call {
@@ -876,33 +782,35 @@ impl Gen<'_> {
         let id = self.pick(&FLEET).0;
         let request = self.uuid();
         Call::new(t, "ec2.amazonaws.com", "CreateTags", false, caller)
-            .params(json!({
-                "resourcesSet": {"items": [{"resourceId": id}]},
-                "tagSet": {"items": [{"key": "Owner", "value": owner}]}
-            }))
-            .response(json!({"requestId": request, "_return": true}))
+            .params(format!(
+                r#"{{"resourcesSet":{{"items":[{{"resourceId":"{id}"}}]}},"tagSet":{{"items":[{{"key":"Owner","value":"{owner}"}}]}}}}"#
+            ))
+            .response(format!(r#"{{"requestId":"{request}","_return":true}}"#))
+    }
+
+    fn describe_security_groups(&mut self, t: DateTime<Utc>) -> Call {
+        let caller = self.pick(&[ALICE, BOB]);
+        Call::new(
+            t,
+            "ec2.amazonaws.com",
+            "DescribeSecurityGroups",
+            true,
+            caller,
+        )
+        .params(r#"{"securityGroupSet":{},"securityGroupIdSet":{},"filterSet":{}}"#.to_string())
     }
 
     fn create_snapshot(&mut self, t: DateTime<Utc>, k: u32) -> Call {
         let db = format!("orders-db-{k}");
-        let snap = format!(
-            "nightly-{db}-{:04}-{:02}-{:02}",
-            t.year(),
-            t.month(),
-            t.day()
-        );
+        let (y, m, d) = (t.year(), t.month(), t.day());
+        let snap = format!("nightly-{db}-{y:04}-{m:02}-{d:02}");
         Call::new(t, "rds.amazonaws.com", "CreateDBSnapshot", false, BACKUP)
-            .params(json!({"dBSnapshotIdentifier": snap, "dBInstanceIdentifier": db}))
-            .response(json!({
-                "dBSnapshotIdentifier": snap,
-                "dBInstanceIdentifier": db,
-                "engine": "postgres",
-                "allocatedStorage": 200,
-                "status": "creating",
-                "port": 5432,
-                "snapshotType": "manual",
-                "encrypted": true
-            }))
+            .params(format!(
+                r#"{{"dBSnapshotIdentifier":"{snap}","dBInstanceIdentifier":"{db}"}}"#
+            ))
+            .response(format!(
+                r#"{{"dBSnapshotIdentifier":"{snap}","dBInstanceIdentifier":"{db}","engine":"postgres","allocatedStorage":200,"status":"creating","port":5432,"snapshotType":"manual","encrypted":true}}"#
+            ))
     }
 
     /// Renders a call as one CloudTrail record.
@@ -935,16 +843,15 @@ impl Gen<'_> {
         push_field(&mut s, "userAgent", c.agent);
         if let Some((code, msg)) = &call.error {
             push_field(&mut s, "errorCode", code);
-            s.push_str(",\"errorMessage\":");
-            s.push_str(&to_json(&Value::from(msg.as_str())));
+            push_field(&mut s, "errorMessage", &json_inner(msg));
         }
         s.push_str(",\"requestParameters\":");
-        s.push_str(&to_json(&call.params));
+        s.push_str(&call.params);
         s.push_str(",\"responseElements\":");
-        s.push_str(&to_json(&call.response));
+        s.push_str(&call.response);
         if let Some(extra) = &call.extra {
             s.push_str(",\"additionalEventData\":");
-            s.push_str(&to_json(extra));
+            s.push_str(extra);
         }
         push_field(&mut s, "requestID", &request_id);
         push_field(&mut s, "eventID", &event_id);
@@ -957,7 +864,7 @@ impl Gen<'_> {
         }
         if let Some(res) = &call.resources {
             s.push_str(",\"resources\":");
-            s.push_str(&to_json(res));
+            s.push_str(res);
         }
         push_field(&mut s, "eventType", "AwsApiCall");
         if !old {
@@ -987,6 +894,7 @@ impl Gen<'_> {
             injected: call.injected,
         }
     }
+
     /// Writes one delivery file for the window that closed at `window_end`.
     fn write_file(
         &mut self,
@@ -1019,15 +927,12 @@ impl Gen<'_> {
         );
         let path = folder.join(name);
         let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        // One write per file: the encoder's per-call overhead is large in debug builds.
+        let body = format!("{{\"Records\":[{}]}}", records.join(","));
+        // Level 2 is the fastest miniz level here and still compresses ~10x.
         let mut gz = GzEncoder::new(BufWriter::new(file), Compression::new(2));
-        gz.write_all(b"{\"Records\":[")?;
-        for (i, r) in records.iter().enumerate() {
-            if i > 0 {
-                gz.write_all(b",")?;
-            }
-            gz.write_all(r.as_bytes())?;
-        }
-        gz.write_all(b"]}")?;
+        gz.write_all(body.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
         gz.finish()?
             .flush()
             .with_context(|| format!("writing {}", path.display()))?;
@@ -1082,15 +987,28 @@ fn push_field(s: &mut String, key: &str, value: &str) {
     s.push('"');
 }
 
-fn to_json(v: &Value) -> String {
-    // Serialising a Value cannot fail; "null" keeps the record valid regardless.
-    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
-}
-
 /// JSON-escaped contents of a string, without the surrounding quotes.
 fn json_inner(raw: &str) -> String {
-    let quoted = to_json(&Value::from(raw));
+    // Serialising a str cannot fail; an empty string keeps the record valid regardless.
+    let quoted = serde_json::to_string(raw).unwrap_or_else(|_| "\"\"".to_string());
     quoted[1..quoted.len() - 1].to_string()
+}
+
+/// The `Jan 5, 2026, 3:00:00 PM` style AWS uses for dates inside API payloads.
+fn aws_date(t: DateTime<Utc>) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[t.month0() as usize];
+    let (pm, hour) = t.hour12();
+    let ampm = if pm { "PM" } else { "AM" };
+    format!(
+        "{month} {}, {}, {hour}:{:02}:{:02} {ampm}",
+        t.day(),
+        t.year(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn truncate_hour(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -1149,6 +1067,7 @@ fn stable_id(prefix: &str, name: &str) -> String {
 mod tests {
     use super::*;
     use flate2::read::GzDecoder;
+    use serde_json::Value;
     use std::collections::{BTreeMap, HashSet};
     use std::io::Read;
 
@@ -1369,7 +1288,7 @@ mod tests {
     }
 
     #[test]
-    fn short_trails_have_no_incidents() {
+    fn short_or_bad_specs() {
         let spec = DemoSpec {
             days: 2,
             ..DemoSpec::default()
@@ -1381,6 +1300,11 @@ mod tests {
         };
         let dir = tempfile::tempdir().expect("tmp");
         assert!(generate(dir.path(), &zero).is_err());
+        let bad = DemoSpec {
+            account: "../etc".to_string(),
+            ..DemoSpec::default()
+        };
+        assert!(generate(dir.path(), &bad).is_err());
     }
 
     #[test]

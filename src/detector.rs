@@ -117,6 +117,8 @@ pub struct Transition {
     pub baseline_attribution: RankedAttribution,
     /// The insight reached `MAX_INSIGHT_HOURS` and its level became the new baseline.
     pub accepted_as_normal: bool,
+    /// A Start that moves an earlier-announced Start (at this minute) back in time.
+    pub replaces: Option<Minute>,
 }
 
 /// What the detector needs to know about the trail as a whole.
@@ -231,10 +233,36 @@ impl SeriesState {
         cfg: &DetectorConfig,
     ) -> Option<Transition> {
         let open = self.last_closed.is_none_or(|c| t > c);
-        if !open || self.insight.is_some() || !self.meets_start_rule(t, count, ctx, cfg) {
+        if !open {
             return None;
         }
-        Some(self.begin(t, count, attribution, ctx, cfg))
+        self.maybe_start(t, count, attribution, ctx, cfg)
+    }
+
+    /// Start at `t` if the rule is met and no insight is open, or move an open insight's Start
+    /// back to `t` when a late file shows the activity began earlier. That is only possible while
+    /// none of the insight's minutes is closed (`t` is open, so every later minute is too), and
+    /// the replaced Start is reported so its file can be withdrawn: the outcome is then the same
+    /// whatever order the files arrived in.
+    fn maybe_start(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Option<Transition> {
+        let replaces = match &self.insight {
+            Some(ins) if t < ins.start => Some(ins.start),
+            Some(_) => return None,
+            None => None,
+        };
+        if !self.meets_start_rule(t, count, ctx, cfg) {
+            return None;
+        }
+        let mut start = self.begin(t, count, attribution, ctx, cfg);
+        start.replaces = replaces;
+        Some(start)
     }
 
     fn begin(
@@ -292,6 +320,7 @@ impl SeriesState {
             insight_attribution,
             baseline_attribution,
             accepted_as_normal: false,
+            replaces: None,
         }
     }
 
@@ -312,40 +341,11 @@ impl SeriesState {
             .close_silent_through(t.plus(-1), cfg)
             .into_iter()
             .collect();
-        if self.insight.is_none() && self.meets_start_rule(t, count, ctx, cfg) {
-            out.push(self.begin(t, count, attribution, ctx, cfg));
+        if let Some(start) = self.maybe_start(t, count, attribution, ctx, cfg) {
+            out.push(start);
         }
-        let slot_hour = t.hour();
-        let day = t.0.div_euclid(MINUTES_PER_DAY);
-        self.days
-            .entry(day)
-            .or_default()
-            .merge(attribution, DAY_ATTRIBUTION_CAPACITY);
-        let in_insight = self.insight.as_ref().is_some_and(|i| t >= i.start);
-        if in_insight {
-            let slot = self.hours.entry(slot_hour).or_default();
-            slot.raw += count;
-            slot.held += count;
-            slot.held_max = slot.held_max.max(count);
-            if let Some(end) = self.advance_insight(t, count, attribution, cfg) {
-                out.push(end);
-            }
-        } else {
-            // Winsorise what is learned at what the series has already done (or a Poisson
-            // 99.9% quantile), so a near-miss spike cannot drag the baseline up quickly. Until
-            // the trail is warm there is nothing to compare with, so everything is learned.
-            let cap = if t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR
-            {
-                u64::MAX
-            } else {
-                let b = self.detection_baseline(t, ctx, cfg);
-                let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
-                typical.max(b.largest_minute).ceil() as u64
-            };
-            let slot = self.hours.entry(slot_hour).or_default();
-            slot.raw += count;
-            slot.clipped += count.min(cap);
-            slot.max = slot.max.max(count);
+        if let Some(end) = self.learn(t, count, attribution, ctx, cfg) {
+            out.push(end);
         }
         self.last_closed = Some(t);
         self.prune(t);
@@ -367,7 +367,7 @@ impl SeriesState {
         let silent = (t.0 - first_silent.0 + 1) as u32;
         ins.quiet_run = ins.quiet_run.saturating_add(silent);
         if ins.quiet_run >= cfg.end_quiet_minutes {
-            return Some(self.end(false));
+            return self.end(false);
         }
         None
     }
@@ -402,16 +402,17 @@ impl SeriesState {
             ins.quiet_run += 1;
         }
         if ins.quiet_run >= cfg.end_quiet_minutes {
-            return Some(self.end(false));
+            return self.end(false);
         }
         if t.0 - ins.start.0 + 1 >= i64::from(cfg.max_insight_hours) * MINUTES_PER_HOUR {
-            return Some(self.end(true));
+            return self.end(true);
         }
         None
     }
 
-    fn end(&mut self, accept: bool) -> Transition {
-        let ins = self.insight.take().unwrap_or_else(|| unreachable_insight());
+    /// Close the open insight (if any) and describe its End.
+    fn end(&mut self, accept: bool) -> Option<Transition> {
+        let ins = self.insight.take()?;
         let duration = ins.last_hot.0 - ins.start.0 + 1;
         for (_, slot) in self.hours.range_mut(ins.start.hour()..) {
             if accept {
@@ -421,7 +422,7 @@ impl SeriesState {
             slot.held = 0;
             slot.held_max = 0;
         }
-        Transition {
+        Some(Transition {
             phase: Phase::End,
             start: ins.start,
             event_time: ins.last_hot.plus(1),
@@ -432,17 +433,85 @@ impl SeriesState {
             insight_attribution: rank(&ins.attribution, duration),
             baseline_attribution: ins.baseline_attribution,
             accepted_as_normal: accept,
+            replaces: None,
+        })
+    }
+
+    /// Events that arrived after their minute closed: learned like any other minute's, but the
+    /// decisions already made stand.
+    pub fn add_late(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) {
+        if self
+            .last_closed
+            .is_some_and(|c| t.hour() > c.hour() - RING_HOURS)
+        {
+            let in_insight = self.insight.as_ref().is_some_and(|i| t >= i.start);
+            if in_insight {
+                self.hold(t, count);
+            } else {
+                self.learn_usual(t, count, ctx, cfg);
+            }
+            self.add_day_attribution(t, attribution);
         }
     }
 
-    /// Events that arrived after their minute closed: they count in the reported baseline, but
-    /// decisions already made stand.
-    pub fn add_late(&mut self, t: Minute, count: u64) {
-        if let Some(closed) = self.last_closed {
-            if t.hour() > closed.hour() - RING_HOURS {
-                self.hours.entry(t.hour()).or_default().raw += count;
-            }
+    /// Add a closed minute to the baseline, or to the open insight it belongs to.
+    fn learn(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Option<Transition> {
+        self.add_day_attribution(t, attribution);
+        let in_insight = self.insight.as_ref().is_some_and(|i| t >= i.start);
+        if in_insight {
+            self.hold(t, count);
+            self.advance_insight(t, count, attribution, cfg)
+        } else {
+            self.learn_usual(t, count, ctx, cfg);
+            None
         }
+    }
+
+    fn add_day_attribution(&mut self, t: Minute, attribution: &Attribution) {
+        let day = t.0.div_euclid(MINUTES_PER_DAY);
+        self.days
+            .entry(day)
+            .or_default()
+            .merge(attribution, DAY_ATTRIBUTION_CAPACITY);
+    }
+
+    /// An insight's minute: counted in the reported baseline, held back from detection.
+    fn hold(&mut self, t: Minute, count: u64) {
+        let slot = self.hours.entry(t.hour()).or_default();
+        slot.raw += count;
+        slot.held += count;
+        slot.held_max = slot.held_max.max(count);
+    }
+
+    fn learn_usual(&mut self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) {
+        // Winsorise what is learned at what the series has already done (or a Poisson 99.9%
+        // quantile), so a near-miss spike cannot drag the baseline up quickly. Until the trail is
+        // warm there is nothing to compare with, so everything is learned.
+        let cap = if t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
+            u64::MAX
+        } else {
+            let b = self.detection_baseline(t, ctx, cfg);
+            let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
+            typical.max(b.largest_minute).ceil() as u64
+        };
+        let slot = self.hours.entry(t.hour()).or_default();
+        slot.raw += count;
+        slot.clipped += count.min(cap);
+        slot.max = slot.max.max(count);
     }
 
     fn prune(&mut self, t: Minute) {
@@ -450,24 +519,6 @@ impl SeriesState {
         self.hours = self.hours.split_off(&oldest_hour);
         let oldest_day = t.0.div_euclid(MINUTES_PER_DAY) - 9;
         self.days = self.days.split_off(&oldest_day);
-    }
-}
-
-/// `end` is only called right after checking that an insight is open.
-fn unreachable_insight() -> OpenInsight {
-    OpenInsight {
-        start: Minute(0),
-        last_hot: Minute(0),
-        quiet_run: 0,
-        sum: 0,
-        pending_sum: 0,
-        rate: 0.0,
-        start_average: 0.0,
-        baseline_average: 0.0,
-        baseline_duration: 1,
-        baseline_attribution: RankedAttribution::default(),
-        attribution: Attribution::default(),
-        pending_attribution: Attribution::default(),
     }
 }
 
@@ -616,6 +667,33 @@ mod tests {
         assert_eq!(
             end.insight_average, 12.0,
             "End uses the final count of the closed minute"
+        );
+    }
+
+    #[test]
+    fn a_late_earlier_minute_moves_the_start_back() {
+        let mut s = SeriesState::default();
+        let start = 8 * MINUTES_PER_DAY;
+        history(&mut s, 0, start, |t| u64::from(t % 1000 == 0));
+        let first = s
+            .observe_open_minute(Minute(start + 1), 20, &attr(20), ctx(), &cfg())
+            .unwrap();
+        assert_eq!(first.replaces, None);
+        let moved = s
+            .observe_open_minute(Minute(start), 20, &attr(20), ctx(), &cfg())
+            .unwrap();
+        assert_eq!(moved.start, Minute(start));
+        assert_eq!(moved.replaces, Some(Minute(start + 1)));
+        assert!(
+            s.observe_open_minute(Minute(start), 25, &attr(25), ctx(), &cfg())
+                .is_none()
+        );
+        s.close_minute(Minute(start), 20, &attr(20), ctx(), &cfg());
+        s.close_minute(Minute(start + 1), 20, &attr(20), ctx(), &cfg());
+        let end = s.close_silent_through(Minute(start + 6), &cfg()).unwrap();
+        assert_eq!(
+            (end.start, end.insight_duration, end.insight_average),
+            (Minute(start), 2, 20.0)
         );
     }
 

@@ -14,7 +14,7 @@
 use crate::config::Config;
 use crate::counting::{FileCounts, MinuteCounts};
 use crate::detector::{Phase, SeriesState, TrailContext, Transition};
-use crate::insight::{InsightRecord, insight_file, render};
+use crate::insight::{InsightRecord, insight_file, render, shared_event_id, start_file_key};
 use crate::key::{TrailScope, classify_key};
 use crate::reader::{ReadError, read_records};
 use crate::record::{Ignored, classify_record, fnv1a};
@@ -310,13 +310,20 @@ impl<'a> Engine<'a> {
         let mut transitions: Vec<(String, Transition)> = Vec::new();
         let mut touched_series: BTreeSet<String> = BTreeSet::new();
 
-        // Late counts go into the baseline's reported totals only.
+        // Late counts are learned; decisions already made stand.
+        let ctx = context(&trail);
         for (m, c) in &added {
             for (sid, s) in &c.series {
                 touched_series.insert(sid.clone());
-                if trail.closed_through.is_some_and(|ct| *m <= ct) {
+                if let (Some(ctx), true) = (ctx, trail.closed_through.is_some_and(|ct| *m <= ct)) {
                     outcome.late += s.count;
-                    series.get(self, &pk, sid, key)?.add_late(*m, s.count);
+                    series.get(self, &pk, sid, key)?.add_late(
+                        *m,
+                        s.count,
+                        &s.attribution,
+                        ctx,
+                        &self.config.detector,
+                    );
                 }
             }
         }
@@ -486,6 +493,19 @@ impl<'a> Engine<'a> {
             let Some(series) = SeriesKey::from_id(sid) else {
                 continue;
             };
+            if let Some(old) = t.replaces {
+                let old_key = start_file_key(scope, &series, old);
+                self.sink.delete(&old_key).map_err(|e| {
+                    Abort::Error(ProcessError::Transient {
+                        key: key.into(),
+                        reason: e.to_string(),
+                    })
+                })?;
+                records.retain(|r: &InsightRecord| {
+                    r.shared_event_id != shared_event_id(scope, &series, old).to_string()
+                });
+                tracing::info!(key, series = %series.label(), moved_from = %old.to_rfc3339(), to = %t.start.to_rfc3339(), "insight start moved earlier");
+            }
             let record = render(scope, &series, t);
             let file = insight_file(scope, record.clone()).map_err(|e| {
                 Abort::Error(ProcessError::Fatal {

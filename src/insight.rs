@@ -176,22 +176,33 @@ pub struct InsightFile {
     pub record: InsightRecord,
 }
 
-/// Build the file for one record, in the `CloudTrail-Insight` layout.
-pub fn insight_file(scope: &TrailScope, record: InsightRecord) -> std::io::Result<InsightFile> {
-    let stamp = Minute::parse_event_time(&record.event_time).unwrap_or(Minute(0));
-    let unique = unique_suffix(&record.event_id);
+/// The object key of a record's file, in the `CloudTrail-Insight` layout.
+fn file_key(scope: &TrailScope, event_id: &str, stamp: Minute) -> String {
+    let unique = unique_suffix(event_id);
     let org = scope
         .org
         .as_ref()
         .map(|o| format!("{o}/"))
         .unwrap_or_default();
-    let key = format!(
+    format!(
         "AWSLogs/{org}{acct}/CloudTrail-Insight/{region}/{date}/{acct}_CloudTrail-Insight_{region}_{stamp}_{unique}.json.gz",
         acct = scope.account,
         region = scope.region,
         date = stamp.date_path(),
         stamp = stamp.to_compact(),
-    );
+    )
+}
+
+/// The key the Start file of the insight starting at `start` was written under.
+pub fn start_file_key(scope: &TrailScope, series: &SeriesKey, start: Minute) -> String {
+    let id = event_id(shared_event_id(scope, series, start), Phase::Start);
+    file_key(scope, &id.to_string(), start)
+}
+
+/// Build the file for one record, in the `CloudTrail-Insight` layout.
+pub fn insight_file(scope: &TrailScope, record: InsightRecord) -> std::io::Result<InsightFile> {
+    let stamp = Minute::parse_event_time(&record.event_time).unwrap_or(Minute(0));
+    let key = file_key(scope, &record.event_id, stamp);
     let json = serde_json::to_vec(&serde_json::json!({ "Records": [&record] }))?;
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
     gz.write_all(&json)?;
@@ -273,6 +284,7 @@ mod tests {
             },
             baseline_attribution: RankedAttribution::default(),
             accepted_as_normal: false,
+            replaces: None,
         }
     }
 
@@ -340,6 +352,10 @@ mod tests {
         assert!(
             classify_key(&f.key).is_err(),
             "our own output is never analysed"
+        );
+        assert_eq!(
+            start_file_key(&scope(), &k, transition(Phase::Start).start),
+            f.key
         );
         let org = TrailScope {
             org: Some("o-abc123".into()),

@@ -194,11 +194,11 @@ impl<R: Read> Read for Capped<R> {
             self.state.exceeded.set(Some(Exceeded::Total));
             return Err(io::Error::other("decompressed size limit"));
         }
-        if let Some(start) = self.state.record_start.get() {
-            if total - start > self.limits.max_record_bytes {
-                self.state.exceeded.set(Some(Exceeded::Record));
-                return Err(io::Error::other("record size limit"));
-            }
+        if let Some(start) = self.state.record_start.get()
+            && total - start > self.limits.max_record_bytes
+        {
+            self.state.exceeded.set(Some(Exceeded::Record));
+            return Err(io::Error::other("record size limit"));
         }
         Ok(n)
     }

@@ -14,6 +14,8 @@ pub trait InsightSink {
     /// Store one file at `file.key` (relative to the sink's root or prefix), replacing any
     /// earlier copy: keys are deterministic, so a retry overwrites.
     fn put(&self, file: &InsightFile) -> Result<(), SinkError>;
+    /// Withdraw a file written earlier (a Start moved back in time); absent files are fine.
+    fn delete(&self, key: &str) -> Result<(), SinkError>;
 }
 
 /// Writes Insights files under a local directory, in the S3 layout.
@@ -34,5 +36,15 @@ impl InsightSink for DirectorySink {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, &file.body).map_err(err)?;
         std::fs::rename(&tmp, &path).map_err(err)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), SinkError> {
+        match std::fs::remove_file(self.root.join(key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(SinkError {
+                key: key.to_string(),
+                reason: e.to_string(),
+            }),
+            _ => Ok(()),
+        }
     }
 }

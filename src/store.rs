@@ -101,9 +101,16 @@ impl EmbeddedStore {
             )),
             other => StoreError::Permanent(format!("cannot open {}: {other}", path.display())),
         })?;
-        let txn = db.begin_write().map_err(db_err)?;
-        txn.open_table(ITEMS).map_err(db_err)?;
-        txn.commit().map_err(db_err)?;
+        // Create the table only once: opening an existing store must not write to it.
+        let exists = {
+            let txn = db.begin_read().map_err(db_err)?;
+            txn.open_table(ITEMS).is_ok()
+        };
+        if !exists {
+            let txn = db.begin_write().map_err(db_err)?;
+            txn.open_table(ITEMS).map_err(db_err)?;
+            txn.commit().map_err(db_err)?;
+        }
         Ok(EmbeddedStore {
             db,
             pending: Mutex::new(BTreeMap::new()),
@@ -112,6 +119,18 @@ impl EmbeddedStore {
 
     fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Option<Item>>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every committed item, in key order (for inspection and tests).
+    pub fn all_items(&self) -> Result<Vec<(String, Item)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(ITEMS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in table.range::<&str>(..).map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            out.push((k.value().to_string(), decode(v.value())?));
+        }
+        Ok(out)
     }
 
     fn committed(&self, key: &str) -> Result<Option<Item>, StoreError> {

@@ -1,0 +1,139 @@
+//! Shared helpers for the integration tests: real log files on disk, a shared demo trail.
+#![allow(dead_code)]
+
+use flate2::{Compression, write::GzEncoder};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use trail_insights::demo::{DemoSpec, DemoTrail, generate};
+
+/// The default demo trail, generated once per test binary.
+pub fn demo_trail() -> &'static (PathBuf, DemoTrail) {
+    static TRAIL: OnceLock<(PathBuf, DemoTrail)> = OnceLock::new();
+    TRAIL.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("ti-demo-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let trail = generate(&dir, &DemoSpec::default()).unwrap();
+        (dir, trail)
+    })
+}
+
+pub fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Write a CloudTrail log file for `records` delivered at `stamp` (`YYYYMMDDTHHmmZ`).
+pub fn write_log(
+    root: &Path,
+    account: &str,
+    region: &str,
+    stamp: &str,
+    unique: &str,
+    records: &[Value],
+) -> PathBuf {
+    let dir = root.join(format!(
+        "AWSLogs/{account}/CloudTrail/{region}/{}/{}/{}",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8]
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!(
+        "{account}_CloudTrail_{region}_{stamp}_{unique}.json.gz"
+    ));
+    let body = serde_json::to_vec(&json!({ "Records": records })).unwrap();
+    std::fs::write(&path, gz(&body)).unwrap();
+    path
+}
+
+/// A management event as CloudTrail writes it.
+pub fn event(
+    time: &str,
+    source: &str,
+    name: &str,
+    read_only: bool,
+    error: Option<&str>,
+    arn: &str,
+    id: &str,
+) -> Value {
+    let mut v = json!({
+        "eventVersion": "1.09",
+        "userIdentity": { "type": "AssumedRole", "arn": arn, "accountId": "123456789012" },
+        "eventTime": time,
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "192.0.2.1",
+        "userAgent": "aws-cli/2.13.5",
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": id,
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "123456789012",
+        "eventCategory": "Management"
+    });
+    if let Some(code) = error {
+        v["errorCode"] = json!(code);
+        v["errorMessage"] = json!("denied");
+    }
+    v
+}
+
+/// Every file under `dir` with its bytes, sorted by path.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return out;
+    }
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            out.push((
+                e.path().strip_prefix(dir).unwrap().to_path_buf(),
+                std::fs::read(e.path()).unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+/// Keys of a JSON value, recursively, with their JSON types: `a.b[].c: number`.
+pub fn shape(v: &Value) -> Vec<String> {
+    fn walk(v: &Value, path: &str, out: &mut Vec<String>) {
+        let kind = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        out.push(format!("{path}: {kind}"));
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    walk(x, &format!("{path}.{k}"), out);
+                }
+            }
+            Value::Array(a) => {
+                if let Some(first) = a.first() {
+                    walk(first, &format!("{path}[]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, "", &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
