@@ -663,13 +663,14 @@ pub fn metrics(
 }
 
 fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
-    let temp;
-    let root = match dir {
-        Some(d) => d,
-        None => {
-            temp = tempfile::tempdir()?;
-            temp.path().to_path_buf()
-        }
+    let temp = match dir {
+        Some(_) => None,
+        None => Some(tempfile::tempdir()?),
+    };
+    let root = match (&dir, &temp) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => bail!("no directory for the demo"),
     };
     let spec = crate::demo::DemoSpec {
         seed,
@@ -748,20 +749,14 @@ fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
         "{matched} of {} injected incidents found; {others} other insights.",
         trail.incidents.len()
     );
-    println!(
-        "Files: {} (trail, state, insights){}",
-        root.display(),
-        if temp_note(&root) {
-            " - temporary, removed on exit; use --dir to keep"
-        } else {
-            ""
-        }
-    );
+    match temp {
+        Some(_) => println!("(The generated files were temporary; use --dir DIR to keep them.)"),
+        None => println!(
+            "Files kept in {}: trail/, state/, insights/",
+            root.display()
+        ),
+    }
     Ok(())
-}
-
-fn temp_note(root: &Path) -> bool {
-    root.starts_with(std::env::temp_dir())
 }
 
 /// Whether an insight is the one raised for an injected incident (same series, overlapping).
