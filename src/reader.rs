@@ -39,6 +39,9 @@ pub enum ReadError {
     RecordTooLarge { index: u64, limit: u64 },
     #[error("not a CloudTrail log file: {0}")]
     BadFormat(String),
+    /// The object was deleted before it could be read; it will not come back.
+    #[error("{0}")]
+    Missing(String),
 }
 
 impl ReadError {

@@ -44,6 +44,10 @@ pub trait StateStore {
     fn commit(&self) -> Result<(), StoreError>;
     /// Forget uncommitted writes (after a failed unit of work).
     fn rollback(&self);
+    /// Read and write capacity units and requests used since the last call (DynamoDB only).
+    fn take_consumed_capacity(&self) -> (f64, f64, u64) {
+        (0.0, 0.0, 0)
+    }
 }
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");

@@ -1,0 +1,295 @@
+//! The DynamoDB state store: the same versioned items as the embedded store, one table.
+//!
+//! Table design (see README, "DynamoDB table"): partition key `pk` (S), sort key `sk` (S);
+//! attributes `v` (N, the item version for optimistic concurrency), `b` (B, the JSON body) and
+//! `ttl` (N, epoch seconds) on items that expire: per-minute counts after the metrics retention
+//! (plus a day), processed-object markers after `MARKER_TTL_DAYS`.
+//!
+//! The engine is synchronous; each call here blocks the calling thread on the SDK future, so the
+//! engine must run on a blocking thread (`spawn_blocking`) or outside the runtime.
+
+use crate::store::{Item, StateStore, StoreError};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::runtime::Handle;
+
+/// Markers outlive any redelivery: S3 retries for hours, CloudTrail redelivers for up to 30 days.
+pub const MARKER_TTL_DAYS: i64 = 90;
+
+/// Capacity units consumed since the last [`StateStore::take_consumed_capacity`].
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Capacity {
+    pub read: f64,
+    pub write: f64,
+    pub requests: u64,
+}
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    handle: Handle,
+    retention_days: i64,
+    consumed: Mutex<Capacity>,
+}
+
+impl DynamoStore {
+    pub fn new(
+        client: Client,
+        table: &str,
+        handle: Handle,
+        metrics_retention_days: u32,
+    ) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.to_string(),
+            handle,
+            retention_days: i64::from(metrics_retention_days),
+            consumed: Mutex::new(Capacity::default()),
+        }
+    }
+
+    fn record(&self, c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) {
+        let mut total = self.consumed.lock().unwrap_or_else(|p| p.into_inner());
+        total.requests += 1;
+        if let Some(c) = c {
+            total.read += c.read_capacity_units().unwrap_or(0.0);
+            total.write += c.write_capacity_units().unwrap_or(0.0);
+            // DynamoDB Local reports only the total for some operations.
+            if c.read_capacity_units().is_none() && c.write_capacity_units().is_none() {
+                total.write += c.capacity_units().unwrap_or(0.0);
+            }
+        }
+    }
+
+    /// When an item should expire, by what it is: per-minute counts and object markers do.
+    fn expiry(&self, pk: &str, sk: &str) -> Option<i64> {
+        if let Some(minute) = sk.strip_prefix("MIN#").and_then(|m| m.parse::<i64>().ok()) {
+            return Some(minute * 60 + (self.retention_days + 1) * 86_400);
+        }
+        if pk.starts_with("OBJ#") {
+            return Some(chrono::Utc::now().timestamp() + MARKER_TTL_DAYS * 86_400);
+        }
+        None
+    }
+
+    fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_string(), AttributeValue::S(pk.to_string())),
+            ("sk".to_string(), AttributeValue::S(sk.to_string())),
+        ])
+    }
+}
+
+fn item_of(map: &HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
+    let version = match map.get("v") {
+        Some(AttributeValue::N(n)) => n
+            .parse()
+            .map_err(|_| StoreError::Permanent(format!("bad version `{n}`")))?,
+        _ => return Err(StoreError::Permanent("item without a version".into())),
+    };
+    let body = match map.get("b") {
+        Some(AttributeValue::B(b)) => b.clone().into_inner(),
+        _ => return Err(StoreError::Permanent("item without a body".into())),
+    };
+    Ok(Item { version, body })
+}
+
+/// Throttling, timeouts and service errors are worth retrying; a missing table is not.
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    table: &str,
+    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> StoreError {
+    let code = e.code().unwrap_or_default().to_string();
+    if code == "ResourceNotFoundException" {
+        return StoreError::Permanent(format!("DynamoDB table {table} does not exist"));
+    }
+    if code == "AccessDeniedException" || code == "UnrecognizedClientException" {
+        return StoreError::Permanent(format!("DynamoDB {code}: {}", DisplayErrorContext(&e)));
+    }
+    StoreError::Transient(format!("DynamoDB: {}", DisplayErrorContext(&e)))
+}
+
+impl StateStore for DynamoStore {
+    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let req = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send();
+        let out = self
+            .handle
+            .block_on(req)
+            .map_err(|e| classify(&self.table, e))?;
+        self.record(out.consumed_capacity());
+        out.item().map(item_of).transpose()
+    }
+
+    fn put(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &[u8],
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(pk, sk);
+        let version = expected.unwrap_or(0) + 1;
+        item.insert("v".into(), AttributeValue::N(version.to_string()));
+        item.insert(
+            "b".into(),
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(body.to_vec())),
+        );
+        if let Some(ttl) = self.expiry(pk, sk) {
+            item.insert("ttl".into(), AttributeValue::N(ttl.to_string()));
+        }
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        req = match expected {
+            None => req.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => req
+                .condition_expression("v = :v")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        };
+        match self.handle.block_on(req.send()) {
+            Ok(out) => {
+                self.record(out.consumed_capacity());
+                Ok(())
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                self.record(None);
+                Err(StoreError::Conflict {
+                    pk: pk.into(),
+                    sk: sk.into(),
+                })
+            }
+            Err(e) => Err(classify(&self.table, e)),
+        }
+    }
+
+    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        let req = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send();
+        let out = self
+            .handle
+            .block_on(req)
+            .map_err(|e| classify(&self.table, e))?;
+        self.record(out.consumed_capacity());
+        Ok(())
+    }
+
+    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+                .expression_attribute_values(":a", AttributeValue::S(from.into()))
+                .expression_attribute_values(":b", AttributeValue::S(to.into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send();
+            let page = self
+                .handle
+                .block_on(req)
+                .map_err(|e| classify(&self.table, e))?;
+            self.record(page.consumed_capacity());
+            for map in page.items() {
+                let sk = match map.get("sk") {
+                    Some(AttributeValue::S(s)) => s.clone(),
+                    _ => continue,
+                };
+                out.push((sk, item_of(map)?));
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    fn commit(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn rollback(&self) {}
+
+    fn take_consumed_capacity(&self) -> (f64, f64, u64) {
+        let c = std::mem::take(&mut *self.consumed.lock().unwrap_or_else(|p| p.into_inner()));
+        (c.read, c.write, c.requests)
+    }
+}
+
+/// Create the table with the template's schema (on-demand, TTL on `ttl`); fine if it exists.
+pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<bool> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    let fresh = match created {
+        Ok(_) => true,
+        Err(e) if e.code() == Some("ResourceInUseException") => false,
+        Err(e) => anyhow::bail!("cannot create table {table}: {}", DisplayErrorContext(&e)),
+    };
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name("ttl")
+        .enabled(true)
+        .build()?;
+    if let Err(e) = client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+    {
+        // Already enabled (a second `setup`) is fine; anything else is reported.
+        if !format!("{}", DisplayErrorContext(&e)).contains("already enabled") && fresh {
+            anyhow::bail!("cannot enable TTL on {table}: {}", DisplayErrorContext(&e));
+        }
+    }
+    Ok(fresh)
+}

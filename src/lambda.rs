@@ -1,0 +1,343 @@
+//! The Lambda function: configuration at cold start, then each invocation's objects through the
+//! same engine as the command line, with DynamoDB state and S3 output.
+//!
+//! Failure policy: a transient failure (throttling, a timeout, a conflict storm) fails the
+//! invocation, or for SQS batches only the message that carried the object, so Lambda retries;
+//! a permanently bad object is logged with its bucket, key and reason, counted, and not retried.
+
+use crate::aws::dynamo::DynamoStore;
+use crate::aws::s3::{S3Sink, open_object};
+use crate::config::{Config, ConfigError};
+use crate::engine::{Engine, Outcome, ProcessError, Status};
+use crate::notification::{Invocation, ObjectRef, parse_invocation};
+use crate::store::StateStore;
+use crate::time::Minute;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::runtime::Handle;
+
+/// What the function needs besides the detector knobs (all from the environment).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionConfig {
+    pub table: String,
+    pub destination_bucket: String,
+    pub destination_prefix: String,
+    pub engine: Config,
+}
+
+impl FunctionConfig {
+    /// Read and validate everything once, so a misconfiguration is one clear error at cold start.
+    pub fn from_env() -> Result<FunctionConfig, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        FunctionConfig::from_vars(&env)
+    }
+
+    pub fn from_vars(env: &[(String, String)]) -> Result<FunctionConfig, ConfigError> {
+        let get = |name: &str| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let required = |name: &str| {
+            get(name)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ConfigError(format!("environment variable {name} is required")))
+        };
+        let table = required("TABLE_NAME")?;
+        let destination_bucket = required("DESTINATION_BUCKET")?;
+        let mut destination_prefix = get("DESTINATION_PREFIX").unwrap_or_default();
+        if !destination_prefix.is_empty() && !destination_prefix.ends_with('/') {
+            destination_prefix.push('/');
+        }
+        if destination_prefix.starts_with('/') {
+            return Err(ConfigError(
+                "DESTINATION_PREFIX must not start with '/'".into(),
+            ));
+        }
+        Ok(FunctionConfig {
+            table,
+            destination_bucket,
+            destination_prefix,
+            engine: Config::load_from(None, env)?,
+        })
+    }
+}
+
+/// Long-lived clients, created once at cold start.
+pub struct App {
+    pub config: FunctionConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub store: DynamoStore,
+    pub sink: S3Sink,
+    pub handle: Handle,
+}
+
+impl App {
+    pub async fn from_env() -> Result<App, ConfigError> {
+        let config = FunctionConfig::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let handle = Handle::current();
+        let s3 = crate::aws::s3::client(&sdk);
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let store = DynamoStore::new(
+            dynamo,
+            &config.table,
+            handle.clone(),
+            config.engine.metrics_retention_days,
+        );
+        let sink = S3Sink::new(
+            s3.clone(),
+            handle.clone(),
+            &config.destination_bucket,
+            &config.destination_prefix,
+        );
+        Ok(App {
+            config,
+            s3,
+            store,
+            sink,
+            handle,
+        })
+    }
+
+    /// Process one invocation on the current (blocking) thread.
+    pub fn run(&self, inv: &Invocation) -> Report {
+        let engine = Engine::new(self.config.engine.clone(), &self.store, &self.sink);
+        let mut report = Report::default();
+        for ig in &inv.ignored {
+            if ig.malformed {
+                report.malformed += 1;
+                tracing::warn!(message_id = ig.message_id.as_deref().unwrap_or(""), reason = %ig.reason, "malformed notification skipped");
+            } else {
+                tracing::info!(message_id = ig.message_id.as_deref().unwrap_or(""), reason = %ig.reason, "notification ignored");
+            }
+        }
+        for obj in &inv.objects {
+            match self.process_object(&engine, obj) {
+                Ok(outcome) => report.add(&outcome),
+                Err(e) => {
+                    tracing::error!(bucket = %obj.bucket, key = %obj.key, error = %e, transient = e.is_transient(), "object failed; will be retried");
+                    report.failed += 1;
+                    if let Some(id) = &obj.message_id {
+                        report.failed_messages.insert(id.clone());
+                    } else {
+                        report.failed_without_message = true;
+                    }
+                }
+            }
+        }
+        if inv.sweep {
+            let started = Instant::now();
+            match engine.sweep(Minute::from_datetime(chrono::Utc::now())) {
+                Ok(records) => {
+                    let (rcu, wcu, requests) = self.store.take_consumed_capacity();
+                    tracing::info!(
+                        insights = records.len(),
+                        duration_ms = started.elapsed().as_millis() as u64,
+                        read_capacity_units = rcu,
+                        write_capacity_units = wcu,
+                        dynamodb_requests = requests,
+                        "sweep"
+                    );
+                    report.insights += records.len();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "sweep failed; will be retried");
+                    report.failed += 1;
+                    report.failed_without_message = true;
+                }
+            }
+        }
+        report
+    }
+
+    fn process_object(
+        &self,
+        engine: &Engine<'_>,
+        obj: &ObjectRef,
+    ) -> Result<Outcome, ProcessError> {
+        let started = Instant::now();
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(open_object(
+                &self.s3,
+                &self.handle,
+                &obj.bucket,
+                &obj.key,
+            )?))
+        };
+        let object_id = format!("{}/{}", obj.bucket, obj.key);
+        let outcome = engine.process(&object_id, &obj.key, &open)?;
+        let (rcu, wcu, requests) = self.store.take_consumed_capacity();
+        let ms = started.elapsed().as_millis() as u64;
+        let status = match &outcome.status {
+            Status::Processed => "processed",
+            Status::AlreadyProcessed => "already processed",
+            Status::Skipped(_) => "skipped",
+            Status::Rejected(_) => "rejected",
+        };
+        let reason = match &outcome.status {
+            Status::Skipped(r) | Status::Rejected(r) => r.as_str(),
+            _ => "",
+        };
+        if matches!(outcome.status, Status::Rejected(_)) {
+            tracing::warn!(bucket = %obj.bucket, key = %obj.key, reason, "object rejected (permanently bad; not retried)");
+        }
+        tracing::info!(
+            bucket = %obj.bucket,
+            key = %obj.key,
+            status,
+            reason,
+            events = outcome.records,
+            counted = outcome.counted,
+            duplicates = outcome.duplicates,
+            late = outcome.late,
+            minutes_touched = outcome.minutes_touched,
+            series_touched = outcome.series_touched,
+            insights = outcome.insights.len(),
+            duration_ms = ms,
+            read_capacity_units = rcu,
+            write_capacity_units = wcu,
+            dynamodb_requests = requests,
+            "object"
+        );
+        println!("{}", emf(&outcome, status, ms, rcu, wcu));
+        Ok(outcome)
+    }
+}
+
+/// The result of one invocation.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Report {
+    pub processed: usize,
+    pub skipped: usize,
+    pub rejected: usize,
+    pub malformed: usize,
+    pub failed: usize,
+    pub insights: usize,
+    pub failed_messages: BTreeSet<String>,
+    pub failed_without_message: bool,
+}
+
+impl Report {
+    fn add(&mut self, o: &Outcome) {
+        match o.status {
+            Status::Processed => self.processed += 1,
+            Status::Rejected(_) => self.rejected += 1,
+            Status::AlreadyProcessed | Status::Skipped(_) => self.skipped += 1,
+        }
+        self.insights += o.insights.len();
+    }
+}
+
+/// One CloudWatch Embedded Metric Format line per object.
+pub fn emf(o: &Outcome, status: &str, duration_ms: u64, rcu: f64, wcu: f64) -> String {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let metric = |name: &str, unit: &str| json!({"Name": name, "Unit": unit});
+    json!({
+        "_aws": {
+            "Timestamp": now_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": "TrailInsights",
+                "Dimensions": [["Status"]],
+                "Metrics": [
+                    metric("Objects", "Count"), metric("Events", "Count"), metric("CountedEvents", "Count"),
+                    metric("SeriesTouched", "Count"), metric("Insights", "Count"), metric("Duration", "Milliseconds"),
+                    metric("ReadCapacityUnits", "Count"), metric("WriteCapacityUnits", "Count"),
+                ]
+            }]
+        },
+        "Status": status,
+        "Objects": 1,
+        "Events": o.records,
+        "CountedEvents": o.counted,
+        "SeriesTouched": o.series_touched,
+        "Insights": o.insights.len(),
+        "Duration": duration_ms,
+        "ReadCapacityUnits": rcu,
+        "WriteCapacityUnits": wcu,
+        "Key": o.key,
+    })
+    .to_string()
+}
+
+/// Handle one event: parse it, process on a blocking thread, shape the response.
+pub async fn handle(app: Arc<App>, event: Value) -> Result<Value, lambda_runtime::Error> {
+    let inv = parse_invocation(&event);
+    let sqs = inv.sqs;
+    let worker = app.clone();
+    let report = tokio::task::spawn_blocking(move || worker.run(&inv)).await?;
+    tracing::info!(
+        processed = report.processed,
+        skipped = report.skipped,
+        rejected = report.rejected,
+        malformed = report.malformed,
+        failed = report.failed,
+        insights = report.insights,
+        "invocation"
+    );
+    if sqs && !report.failed_without_message {
+        let failures: Vec<Value> = report
+            .failed_messages
+            .iter()
+            .map(|id| json!({"itemIdentifier": id}))
+            .collect();
+        return Ok(json!({ "batchItemFailures": failures }));
+    }
+    if report.failed > 0 {
+        return Err(format!(
+            "{} object(s) failed transiently; the invocation will be retried",
+            report.failed
+        )
+        .into());
+    }
+    Ok(
+        json!({ "processed": report.processed, "skipped": report.skipped, "rejected": report.rejected, "insights": report.insights }),
+    )
+}
+
+/// JSON logs for CloudWatch; `RUST_LOG`-style filter in `TRAIL_INSIGHTS_LOG` (default info).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAIL_INSIGHTS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn configuration_is_validated_at_cold_start() {
+        let e = FunctionConfig::from_vars(&vars(&[("DESTINATION_BUCKET", "b")])).unwrap_err();
+        assert!(e.to_string().contains("TABLE_NAME is required"), "{e}");
+        let c = FunctionConfig::from_vars(&vars(&[
+            ("TABLE_NAME", "t"),
+            ("DESTINATION_BUCKET", "b"),
+            ("DESTINATION_PREFIX", "out"),
+        ]))
+        .unwrap();
+        assert_eq!(c.destination_prefix, "out/");
+        let e = FunctionConfig::from_vars(&vars(&[
+            ("TABLE_NAME", "t"),
+            ("DESTINATION_BUCKET", "b"),
+            ("LATENESS_MINUTES", "x"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("LATENESS_MINUTES"), "{e}");
+    }
+}
