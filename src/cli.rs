@@ -96,7 +96,7 @@ pub enum Command {
     /// List insights (Start and End paired by sharedEventID), like
     /// `aws cloudtrail lookup-events --event-category insight`.
     Lookup {
-        /// Directory holding Insights files (the --out of `replay`).
+        /// Directory holding Insights files (the --out of `replay`), or s3://bucket/prefix.
         #[arg(long, default_value = "insights")]
         out: String,
         #[arg(long)]
@@ -112,6 +112,30 @@ pub enum Command {
         /// Print the records as JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Create the DynamoDB state table (the template's schema) and any S3 buckets, against the
+    /// endpoints the environment points to (AWS, or AWS_ENDPOINT_URL_* for local servers).
+    Setup {
+        /// Table name (the function's TABLE_NAME).
+        #[arg(long)]
+        table: String,
+        /// Buckets to create (repeatable).
+        #[arg(long = "bucket")]
+        buckets: Vec<String>,
+    },
+    /// Process existing log files under s3://bucket/prefix in delivery order through the
+    /// function's code path, with the function's environment configuration (state in
+    /// TABLE_NAME, Insights to DESTINATION_BUCKET/DESTINATION_PREFIX). Resumable: files
+    /// processed before are skipped.
+    Backfill {
+        /// Where the trail's log files are, e.g. s3://my-trail-bucket/AWSLogs/123456789012/
+        location: String,
+        /// Only files delivered within this long before now: 7d, 36h, 90m.
+        #[arg(long, default_value = "8d")]
+        since: String,
+        /// TOML configuration file for the detector knobs (environment variables win).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Generate a realistic multi-day trail with injected incidents, replay it and show the
     /// insights found.
@@ -245,11 +269,6 @@ pub fn run(cli: Cli) -> Result<()> {
             end,
             json,
         } => {
-            if out.starts_with("s3://") {
-                bail!(
-                    "lookup in S3 is not available yet in this build; sync the prefix locally (aws s3 sync) and pass the directory"
-                );
-            }
             let start = start
                 .map(|s| parse_cli_time(&s).map(Minute::from_datetime))
                 .transpose()
@@ -258,7 +277,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|s| parse_cli_time(&s).map(Minute::from_datetime))
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            let mut found = lookup(Path::new(&out))?;
+            let mut found = if out.starts_with("s3://") {
+                let location = out.parse().map_err(anyhow::Error::msg)?;
+                pair(crate::backfill::insight_records_in_s3(&location)?)
+            } else {
+                lookup(Path::new(&out))?
+            };
             found.retain(|i| {
                 event_name
                     .as_deref()
@@ -282,6 +306,40 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { dir, days, seed } => demo(dir, days, seed),
+        Command::Setup { table, buckets } => crate::backfill::setup(&table, &buckets),
+        Command::Backfill {
+            location,
+            since,
+            config,
+        } => {
+            let location = location.parse().map_err(anyhow::Error::msg)?;
+            let minutes = crate::backfill::parse_duration_minutes(&since)
+                .map_err(anyhow::Error::msg)
+                .context("--since")?;
+            let mut function = crate::lambda::FunctionConfig::from_env()?;
+            function.engine = Config::load(config.as_deref())?;
+            let s = crate::backfill::backfill(&location, minutes, function, true)?;
+            println!(
+                "{} objects listed, {} log files selected: {} processed, {} already processed, {} rejected, {} failed; {} Insights records written",
+                s.listed,
+                s.selected,
+                s.processed,
+                s.already_processed,
+                s.rejected,
+                s.failed,
+                s.insights.len()
+            );
+            if !s.insights.is_empty() {
+                println!("{}", insights_table(&pair(s.insights)));
+            }
+            if s.failed > 0 {
+                bail!(
+                    "{} file(s) failed; run backfill again to retry them",
+                    s.failed
+                );
+            }
+            Ok(())
+        }
     }
 }
 

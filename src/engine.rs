@@ -624,7 +624,7 @@ impl<'a> Engine<'a> {
     pub fn sweep(&self, now: Minute) -> Result<Vec<InsightRecord>, ProcessError> {
         let rows = self
             .store
-            .query(TRAILS_PK, "", "\u{10ffff}")
+            .query(TRAILS_PK, "TRAIL#", "TRAIL#\u{10ffff}")
             .map_err(|e| store_error("sweep", e))?;
         let target = now.plus(-i64::from(self.config.lateness_minutes) - SWEEP_GRACE_MINUTES);
         let mut all = Vec::new();

@@ -9,6 +9,7 @@ pub mod aws {
     pub mod dynamo;
     pub mod s3;
 }
+pub mod backfill;
 pub mod cli;
 pub mod config;
 pub mod counting;

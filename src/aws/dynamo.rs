@@ -106,7 +106,10 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
     if code == "ResourceNotFoundException" {
         return StoreError::Permanent(format!("DynamoDB table {table} does not exist"));
     }
-    if code == "AccessDeniedException" || code == "UnrecognizedClientException" {
+    if matches!(
+        code.as_str(),
+        "AccessDeniedException" | "UnrecognizedClientException" | "ValidationException"
+    ) {
         return StoreError::Permanent(format!("DynamoDB {code}: {}", DisplayErrorContext(&e)));
     }
     StoreError::Transient(format!("DynamoDB: {}", DisplayErrorContext(&e)))

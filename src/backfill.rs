@@ -1,0 +1,230 @@
+//! Command-line work against AWS (or local stand-ins): `setup` creates the table and buckets,
+//! `backfill` runs existing log files through the function's code path, `lookup` reads Insights
+//! from S3.
+
+use crate::aws::dynamo::{DynamoStore, create_table};
+use crate::aws::s3::{S3Location, S3Sink, list_keys, open_object};
+use crate::engine::{Engine, Status};
+use crate::insight::{InsightRecord, parse_insight_file};
+use crate::key::classify_key;
+use crate::lambda::FunctionConfig;
+use crate::time::Minute;
+use anyhow::{Context, Result, bail};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::runtime::Runtime;
+
+fn runtime() -> Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Create the state table (the template's schema) and any buckets, where the environment points.
+pub fn setup(table: &str, buckets: &[String]) -> Result<()> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let sdk = sdk_config().await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let fresh = create_table(&dynamo, table).await?;
+        println!(
+            "table {table}: {}",
+            if fresh { "created" } else { "already exists" }
+        );
+        let s3 = crate::aws::s3::client(&sdk);
+        for b in buckets {
+            match s3.create_bucket().bucket(b).send().await {
+                Ok(_) => println!("bucket {b}: created"),
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                    ) =>
+                {
+                    println!("bucket {b}: already exists")
+                }
+                Err(e) => bail!("cannot create bucket {b}: {}", DisplayErrorContext(&e)),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Parse `7d`, `36h`, `90m` (or a bare number of hours).
+pub fn parse_duration_minutes(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 'h'),
+    };
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 7d, 36h or 90m"))?;
+    let per = match unit {
+        'm' => 1,
+        'h' => 60,
+        'd' => 1440,
+        _ => return Err(format!("`{s}`: unit must be m, h or d")),
+    };
+    if n <= 0 {
+        return Err(format!("`{s}` must be positive"));
+    }
+    Ok(n * per)
+}
+
+/// Totals of one backfill.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BackfillSummary {
+    pub listed: usize,
+    pub selected: usize,
+    pub processed: usize,
+    pub already_processed: usize,
+    pub rejected: usize,
+    pub failed: usize,
+    pub insights: Vec<InsightRecord>,
+}
+
+/// Process existing log files under `location`, delivered within `since_minutes` of now, in
+/// delivery order, with the function's configuration (state in `TABLE_NAME`, Insights to
+/// `DESTINATION_BUCKET`/`DESTINATION_PREFIX`). Resumable: processed files are skipped.
+pub fn backfill(
+    location: &S3Location,
+    since_minutes: i64,
+    config: FunctionConfig,
+    progress: bool,
+) -> Result<BackfillSummary> {
+    let rt = runtime()?;
+    let handle = rt.handle().clone();
+    let sdk = rt.block_on(sdk_config());
+    let s3 = crate::aws::s3::client(&sdk);
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = DynamoStore::new(
+        dynamo,
+        &config.table,
+        handle.clone(),
+        config.engine.metrics_retention_days,
+    );
+    let sink = S3Sink::new(
+        s3.clone(),
+        handle.clone(),
+        &config.destination_bucket,
+        &config.destination_prefix,
+    );
+    let keys = rt.block_on(list_keys(&s3, location))?;
+    let oldest = Minute::from_datetime(chrono::Utc::now()).plus(-since_minutes);
+    let mut files: Vec<(Minute, String)> = keys
+        .iter()
+        .filter_map(|(k, _)| classify_key(k).ok().map(|c| (c.delivered, k.clone())))
+        .filter(|(delivered, _)| *delivered >= oldest)
+        .collect();
+    files.sort();
+    let mut summary = BackfillSummary {
+        listed: keys.len(),
+        selected: files.len(),
+        ..Default::default()
+    };
+    let engine = Engine::new(config.engine.clone(), &store, &sink);
+    let bar = if progress {
+        ProgressBar::new(files.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} backfill [{bar:30}] {pos}/{len} files {per_sec} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    for (_, key) in &files {
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(open_object(&s3, &handle, &location.bucket, key)?))
+        };
+        match engine.process(&format!("{}/{key}", location.bucket), key, &open) {
+            Ok(o) => {
+                match o.status {
+                    Status::Processed => summary.processed += 1,
+                    Status::AlreadyProcessed | Status::Skipped(_) => summary.already_processed += 1,
+                    Status::Rejected(reason) => {
+                        bar.suspend(|| {
+                            eprintln!("warning: rejected s3://{}/{key}: {reason}", location.bucket)
+                        });
+                        summary.rejected += 1;
+                    }
+                }
+                summary.insights.extend(o.insights);
+            }
+            Err(e) if e.is_transient() => {
+                bar.suspend(|| eprintln!("warning: {e} (run backfill again to retry)"));
+                summary.failed += 1;
+            }
+            Err(e) => bail!("{e}"),
+        }
+        bar.set_message(format!("{} insights", summary.insights.len()));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    drop(engine);
+    drop(rt);
+    Ok(summary)
+}
+
+/// Every Insights record under an S3 location.
+pub fn insight_records_in_s3(location: &S3Location) -> Result<Vec<InsightRecord>> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let sdk = sdk_config().await;
+        let s3 = crate::aws::s3::client(&sdk);
+        let mut out = Vec::new();
+        for (key, _) in list_keys(&s3, location).await? {
+            if !key.contains("/CloudTrail-Insight/") || !key.ends_with(".json.gz") {
+                continue;
+            }
+            let obj = s3
+                .get_object()
+                .bucket(&location.bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "s3://{}/{key}: {}",
+                        location.bucket,
+                        DisplayErrorContext(&e)
+                    )
+                })?;
+            let bytes = obj
+                .body
+                .collect()
+                .await
+                .with_context(|| format!("reading s3://{}/{key}", location.bucket))?;
+            out.extend(
+                parse_insight_file(&bytes.into_bytes())
+                    .map_err(|e| anyhow::anyhow!("s3://{}/{key}: {e}", location.bucket))?,
+            );
+        }
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_minutes("7d"), Ok(7 * 1440));
+        assert_eq!(parse_duration_minutes("36h"), Ok(36 * 60));
+        assert_eq!(parse_duration_minutes("90m"), Ok(90));
+        assert_eq!(parse_duration_minutes("2"), Ok(120));
+        assert!(parse_duration_minutes("0d").is_err());
+        assert!(parse_duration_minutes("7w").is_err());
+        assert!(parse_duration_minutes("soon").is_err());
+    }
+}
