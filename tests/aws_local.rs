@@ -1,0 +1,557 @@
+//! The AWS path against real local servers (DynamoDB Local, SeaweedFS S3) started by
+//! `scripts/local-aws.sh`, and the real Lambda handler through `cargo lambda watch`.
+
+mod common;
+
+use common::{demo_trail, event, write_log};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::OnceLock;
+use trail_insights::aws::dynamo::{DynamoStore, create_table};
+use trail_insights::aws::s3::S3Location;
+use trail_insights::backfill::{backfill, insight_records_in_s3};
+use trail_insights::cli::{lookup, replay};
+use trail_insights::config::Config;
+use trail_insights::engine::Engine;
+use trail_insights::insight::InsightRecord;
+use trail_insights::key::TrailScope;
+use trail_insights::lambda::FunctionConfig;
+use trail_insights::sink::DirectorySink;
+use trail_insights::store::EmbeddedStore;
+use trail_insights::time::Minute;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Start the local servers (idempotent) and point this process's SDK at them. Every test here
+/// calls this first, so the environment is set before any test thread reads it.
+fn local_aws() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let up = Command::new(root().join("scripts/local-aws.sh"))
+            .arg("up")
+            .status()
+            .unwrap();
+        assert!(up.success(), "scripts/local-aws.sh up failed");
+        let env = Command::new(root().join("scripts/local-aws.sh"))
+            .arg("env")
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&env.stdout).lines() {
+            if let Some((k, v)) = line
+                .trim()
+                .strip_prefix("export ")
+                .and_then(|l| l.split_once('='))
+            {
+                // SAFETY: runs once, inside OnceLock initialisation, before any test of this
+                // binary reads the environment (they all wait on this lock first).
+                unsafe { std::env::set_var(k, v.trim_matches('"').trim_matches('\'')) };
+            }
+        }
+    });
+}
+
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Create a table and buckets, and upload every file under `dir` to `bucket` (key = path).
+fn prepare(
+    rt: &tokio::runtime::Runtime,
+    table: &str,
+    buckets: &[&str],
+    upload: Option<(&Path, &str)>,
+) {
+    rt.block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        create_table(&aws_sdk_dynamodb::Client::new(&sdk), table)
+            .await
+            .unwrap();
+        let s3 = trail_insights::aws::s3::client(&sdk);
+        for b in buckets {
+            let _ = s3.create_bucket().bucket(*b).send().await;
+        }
+        if let Some((dir, bucket)) = upload {
+            let mut files = Vec::new();
+            for e in walkdir::WalkDir::new(dir) {
+                let e = e.unwrap();
+                if e.file_type().is_file() {
+                    let key = e
+                        .path()
+                        .strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .to_string();
+                    files.push((key, e.path().to_path_buf()));
+                }
+            }
+            for chunk in files.chunks(32) {
+                let mut set = tokio::task::JoinSet::new();
+                for (key, path) in chunk.iter().cloned() {
+                    let (s3, bucket) = (s3.clone(), bucket.to_string());
+                    set.spawn(async move {
+                        let body =
+                            aws_sdk_s3::primitives::ByteStream::from(std::fs::read(path).unwrap());
+                        s3.put_object()
+                            .bucket(bucket)
+                            .key(key)
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap();
+                    });
+                }
+                while let Some(r) = set.join_next().await {
+                    r.unwrap();
+                }
+            }
+        }
+    });
+}
+
+fn by_id(records: Vec<InsightRecord>) -> BTreeMap<(String, String), InsightRecord> {
+    records
+        .into_iter()
+        .map(|r| {
+            (
+                (r.shared_event_id.clone(), r.insight_details.state.clone()),
+                r,
+            )
+        })
+        .collect()
+}
+
+/// Per-series counts of every stored minute.
+fn counts(engine: &Engine<'_>, scope: &TrailScope) -> BTreeMap<(i64, String), u64> {
+    let mut out = BTreeMap::new();
+    for (m, c) in engine
+        .minute_counts(scope, Minute(0), Minute(i64::MAX / 4))
+        .unwrap()
+    {
+        for (sid, s) in c.series {
+            out.insert((m.0, sid), s.count);
+        }
+    }
+    out
+}
+
+#[test]
+fn lambda_path_on_dynamodb_and_s3_equals_replay() {
+    local_aws();
+    let (dir, trail) = demo_trail();
+    let rt = runtime();
+    let (table, logs, out) = (unique("eq"), unique("logs"), unique("out"));
+    prepare(&rt, &table, &[&logs, &out], Some((dir, &logs)));
+    let config = FunctionConfig {
+        table: table.clone(),
+        destination_bucket: out.clone(),
+        destination_prefix: "trail-insights/".into(),
+        engine: Config::default(),
+    };
+    let s = backfill(
+        &S3Location {
+            bucket: logs.clone(),
+            prefix: "AWSLogs/".into(),
+        },
+        100 * 365 * 1440,
+        config.clone(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        (s.selected, s.processed, s.failed),
+        (trail.files.len(), trail.files.len(), 0)
+    );
+    let from_s3 = insight_records_in_s3(&S3Location {
+        bucket: out.clone(),
+        prefix: "trail-insights/".into(),
+    })
+    .unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let local = replay(
+        std::slice::from_ref(dir),
+        &work.path().join("state"),
+        &work.path().join("out"),
+        Config::default(),
+        false,
+        false,
+    )
+    .unwrap();
+    assert_eq!(local.processed, trail.files.len());
+    let from_disk: Vec<InsightRecord> = lookup(&work.path().join("out"))
+        .unwrap()
+        .into_iter()
+        .flat_map(|p| p.start.into_iter().chain(p.end))
+        .collect();
+    assert_eq!(from_s3.len(), 2 * trail.incidents.len());
+    assert!(
+        by_id(from_s3) == by_id(from_disk),
+        "the same Insights records from both paths"
+    );
+
+    let scope = TrailScope {
+        org: None,
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let embedded = EmbeddedStore::open(&work.path().join("state")).unwrap();
+    let sink = DirectorySink {
+        root: work.path().join("unused"),
+    };
+    let local_counts = counts(&Engine::new(Config::default(), &embedded, &sink), &scope);
+    let dynamo = rt.block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        aws_sdk_dynamodb::Client::new(&sdk)
+    });
+    let store = DynamoStore::new(dynamo, &table, rt.handle().clone(), 15);
+    let remote_counts = std::thread::scope(|s| {
+        s.spawn(|| counts(&Engine::new(Config::default(), &store, &sink), &scope))
+            .join()
+            .unwrap()
+    });
+    assert!(local_counts.len() > 1000);
+    assert!(
+        local_counts == remote_counts,
+        "the same per-minute counts in DynamoDB and the embedded store"
+    );
+}
+
+/// `cargo lambda watch` running the real handler, stopped when dropped.
+struct Watch {
+    child: Child,
+    port: u16,
+}
+
+impl Watch {
+    fn start(env: &[(&str, String)]) -> Watch {
+        let port = 9100 + (std::process::id() % 400) as u16;
+        let cl = root().join(".tools/cl/bin");
+        if !cl.join("cargo-lambda").exists() {
+            let ok = Command::new(root().join("scripts/install-tools.sh"))
+                .arg("lambda")
+                .status()
+                .unwrap();
+            assert!(ok.success(), "installing cargo-lambda failed");
+        }
+        let path = format!(
+            "{}:{}",
+            cl.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut c = Command::new("cargo");
+        c.args([
+            "lambda",
+            "watch",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+            "--ignore-changes",
+            "--concurrency",
+            "4",
+        ])
+        .current_dir(root())
+        .env("PATH", &path)
+        .stdout(
+            std::fs::File::create(std::env::temp_dir().join(format!("watch-{port}.log"))).unwrap(),
+        )
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join(format!("watch-{port}.err"))).unwrap(),
+        );
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        let child = c.spawn().unwrap();
+        let w = Watch { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "cargo lambda watch did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        w
+    }
+
+    /// `cargo lambda invoke` with `event`; returns the function's response.
+    fn invoke(&self, event: &Value) -> Value {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), event.to_string()).unwrap();
+        let path = format!(
+            "{}:{}",
+            root().join(".tools/cl/bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new("cargo")
+            .args(["lambda", "invoke", "trail-insights-lambda", "--data-file"])
+            .arg(file.path())
+            .args(["-A", "127.0.0.1", "-P", &self.port.to_string()])
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "invoke failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+impl Drop for Watch {
+    /// `cargo lambda watch` ignores SIGTERM: interrupt it, then kill its whole process group
+    /// (the function processes included).
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-s", "INT", "--", &group])
+            .status();
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &group])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// An `events/` file with its bucket and key(s) replaced.
+fn event_file(name: &str, bucket: &str, keys: &[&str]) -> Value {
+    let text = std::fs::read_to_string(root().join("events").join(name)).unwrap();
+    let template_keys = [
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/05/123456789012_CloudTrail_us-east-1_20260105T0010Z_AbCdEfGhIjKlMnOp.json.gz",
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/05/123456789012_CloudTrail_us-east-1_20260105T0015Z_QrStUvWxYz012345.json.gz",
+    ];
+    let mut text = text.replace("trail-bucket", bucket);
+    for (i, k) in keys.iter().enumerate() {
+        text = text.replace(template_keys[i], k);
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn handler_under_cargo_lambda_watch_counts_once_under_duplicates_and_concurrency() {
+    local_aws();
+    let rt = runtime();
+    let (table, logs, out) = (unique("watch"), unique("trail"), unique("dest"));
+    let dir = tempfile::tempdir().unwrap();
+    let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
+    let logs_dir = dir.path().join("logs");
+    let f = |stamp: &str, unique: &str, records: &[Value]| {
+        write_log(
+            &logs_dir,
+            "123456789012",
+            "us-east-1",
+            stamp,
+            unique,
+            records,
+        )
+        .strip_prefix(&logs_dir)
+        .unwrap()
+        .to_string_lossy()
+        .to_string()
+    };
+    let denied = |sec: u32, i: u32| {
+        event(
+            &format!("2026-01-09T10:00:{sec:02}Z"),
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            true,
+            Some("AccessDenied"),
+            arn,
+            &format!("d-{i}"),
+        )
+    };
+    let f1 = f(
+        "20260101T0005Z",
+        "WATCHWATCHWATCH1",
+        &[event(
+            "2026-01-01T00:00:00Z",
+            "iam.amazonaws.com",
+            "CreateUser",
+            false,
+            None,
+            arn,
+            "c-1",
+        )],
+    );
+    let f2 = f(
+        "20260109T1005Z",
+        "WATCHWATCHWATCH2",
+        &(0..5).map(|i| denied(i, i)).collect::<Vec<_>>(),
+    );
+    // f3 repeats one event of f2 (a duplicate eventID across files) and adds three more.
+    let f3 = f(
+        "20260109T1006Z",
+        "WATCHWATCHWATCH3",
+        &(4..8).map(|i| denied(i, i)).collect::<Vec<_>>(),
+    );
+    let f4 = f(
+        "20260109T1030Z",
+        "WATCHWATCHWATCH4",
+        &[event(
+            "2026-01-09T10:25:00Z",
+            "iam.amazonaws.com",
+            "CreateUser",
+            false,
+            None,
+            arn,
+            "c-2",
+        )],
+    );
+    prepare(&rt, &table, &[&logs, &out], Some((&logs_dir, &logs)));
+
+    let mut env: Vec<(&str, String)> = [
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+    ]
+    .iter()
+    .map(|k| (*k, std::env::var(k).unwrap()))
+    .collect();
+    env.extend([
+        ("TABLE_NAME", table.clone()),
+        ("DESTINATION_BUCKET", out.clone()),
+        ("DESTINATION_PREFIX", "insights/".to_string()),
+        ("WARMUP_HOURS", "24".to_string()),
+    ]);
+    let watch = Watch::start(&env);
+
+    let r = watch.invoke(&event_file("s3-put.json", &logs, &[&f1]));
+    assert_eq!(r["processed"], 1, "{r}");
+
+    // Concurrent invocations over overlapping files, in every notification shape.
+    let mut sqs = event_file("sqs-s3.json", &logs, &[&f3, &f2]);
+    let mut bad = sqs["Records"][0].clone();
+    bad["messageId"] = "malformed-1".into();
+    bad["body"] = "{ this is not json".into();
+    sqs["Records"].as_array_mut().unwrap().push(bad);
+    let batch = [
+        event_file("s3-put.json", &logs, &[&f2]),
+        event_file("sns-s3.json", &logs, &[&f2]),
+        event_file("eventbridge-s3.json", &logs, &[&f3]),
+        sqs.clone(),
+    ];
+    let responses: Vec<Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = batch.iter().map(|e| s.spawn(|| watch.invoke(e))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        responses[3]["batchItemFailures"],
+        serde_json::json!([]),
+        "a malformed message does not fail the batch: {}",
+        responses[3]
+    );
+
+    let again = [
+        event_file("s3-put.json", &logs, &[&f4]),
+        event_file("eventbridge-s3.json", &logs, &[&f4]),
+        event_file("sns-s3.json", &logs, &[&f4]),
+    ];
+    std::thread::scope(|s| {
+        for e in &again {
+            s.spawn(|| watch.invoke(e));
+        }
+    });
+    // Redelivery of everything changes nothing.
+    let r = watch.invoke(&sqs);
+    assert_eq!(r["batchItemFailures"], serde_json::json!([]));
+
+    let scope = TrailScope {
+        org: None,
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let dynamo = rt.block_on(async {
+        aws_sdk_dynamodb::Client::new(
+            &aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
+        )
+    });
+    let store = DynamoStore::new(dynamo, &table, rt.handle().clone(), 15);
+    let sink = DirectorySink {
+        root: dir.path().join("unused"),
+    };
+    let got = std::thread::scope(|s| {
+        s.spawn(|| counts(&Engine::new(Config::default(), &store, &sink), &scope))
+            .join()
+            .unwrap()
+    });
+    let ten = Minute::parse_event_time("2026-01-09T10:00:00Z").unwrap().0;
+    assert_eq!(
+        got.get(&(
+            ten,
+            "error#secretsmanager.amazonaws.com#GetSecretValue#AccessDenied".into()
+        )),
+        Some(&8),
+        "8 distinct events, each counted once: {got:?}"
+    );
+    assert_eq!(got.values().sum::<u64>(), 10, "{got:?}");
+
+    let records = insight_records_in_s3(&S3Location {
+        bucket: out.clone(),
+        prefix: "insights/".into(),
+    })
+    .unwrap();
+    let states: Vec<&str> = records
+        .iter()
+        .map(|r| r.insight_details.state.as_str())
+        .collect();
+    assert_eq!(
+        records.len(),
+        2,
+        "exactly one Start and one End: {states:?}"
+    );
+    assert_eq!(records[0].shared_event_id, records[1].shared_event_id);
+    let end = records
+        .iter()
+        .find(|r| r.insight_details.state == "End")
+        .unwrap();
+    assert_eq!(end.event_time, "2026-01-09T10:01:00Z");
+    assert_eq!(
+        end.insight_details
+            .insight_context
+            .statistics
+            .insight
+            .average,
+        8.0
+    );
+
+    // The test event is acknowledged; the sweep (wall clock: these January minutes are past the
+    // retention) closes and prunes without writing any Insights record.
+    let r = watch.invoke(&event_file("s3-test-event.json", &logs, &[]));
+    assert_eq!(r["batchItemFailures"], serde_json::json!([]));
+    let r = watch.invoke(&event_file("sweep.json", &logs, &[]));
+    assert_eq!(r["insights"], 0, "{r}");
+    let after = insight_records_in_s3(&S3Location {
+        bucket: out.clone(),
+        prefix: "insights/".into(),
+    })
+    .unwrap();
+    assert_eq!(after.len(), 2);
+}
