@@ -11,7 +11,6 @@ use crate::lambda::FunctionConfig;
 use crate::time::Minute;
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 
 fn runtime() -> Result<Runtime> {
@@ -130,18 +129,7 @@ pub fn backfill(
         ..Default::default()
     };
     let engine = Engine::new(config.engine.clone(), &store, &sink);
-    let bar = if progress {
-        ProgressBar::new(files.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} backfill [{bar:30}] {pos}/{len} files {per_sec} eta {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let bar = crate::cli::file_progress("backfill", files.len(), progress);
     for (_, key) in &files {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(open_object(&s3, &handle, &location.bucket, key)?))

@@ -343,6 +343,24 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A progress bar over files, drawn only on a terminal (and only when `visible`).
+pub fn file_progress(verb: &str, files: usize, visible: bool) -> ProgressBar {
+    let bar = if visible {
+        ProgressBar::new(files as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    let template = format!(
+        "{{spinner}} {verb} [{{bar:30}}] {{pos}}/{{len}} files {{per_sec}} eta {{eta}} {{msg}}"
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Totals of one replay.
 #[derive(Debug, Default, Clone)]
 pub struct ReplaySummary {
@@ -414,18 +432,7 @@ pub fn replay(
         files: files.len(),
         ..Default::default()
     };
-    let bar = if progress {
-        ProgressBar::new(files.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} replay [{bar:30}] {pos}/{len} files {per_sec} eta {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let bar = file_progress("replay", files.len(), progress);
     for (key, path) in &files {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(std::fs::File::open(path)?))
