@@ -196,6 +196,11 @@ impl<'a> Engine<'a> {
             Ok(log) => log,
             Err(reason) => return Ok(Outcome::new(key, Status::Skipped(reason.to_string()))),
         };
+        // A redelivered file still names its account/region for the end-of-input flush.
+        self.touched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(log.scope.clone());
         let marker = marker_pk(object_id);
         if self
             .store
@@ -242,7 +247,11 @@ impl<'a> Engine<'a> {
         let mut stored: BTreeMap<Minute, (MinuteCounts, Option<u64>)> = BTreeMap::new();
         let mut recount: BTreeSet<Minute> = BTreeSet::new();
         let mut added: BTreeMap<Minute, MinuteCounts> = BTreeMap::new();
+        // Every series the file speaks of, counted now or by an earlier attempt: a redelivery
+        // after a crash must still reach the Start decision for them.
+        let mut touched_series: BTreeSet<String> = BTreeSet::new();
         for (minute, mut file_minute) in std::mem::take(&mut counts.minutes) {
+            touched_series.extend(file_minute.series.keys().cloned());
             let had_duplicates = file_minute.seal();
             let (bucket, version) = self.load::<MinuteCounts>(&pk, &minute_sk(minute), key)?;
             let overlap = bucket.overlap(&file_minute.ids);
@@ -312,13 +321,11 @@ impl<'a> Engine<'a> {
 
         let mut series = SeriesCache::default();
         let mut transitions: Vec<(String, Transition)> = Vec::new();
-        let mut touched_series: BTreeSet<String> = BTreeSet::new();
 
         // Late counts are learned; decisions already made stand.
         let ctx = context(&trail);
         for (m, c) in &added {
             for (sid, s) in &c.series {
-                touched_series.insert(sid.clone());
                 if let (Some(ctx), true) = (ctx, trail.closed_through.is_some_and(|ct| *m <= ct)) {
                     outcome.late += s.count;
                     series.get(self, &pk, sid, key)?.add_late(
@@ -368,10 +375,6 @@ impl<'a> Engine<'a> {
         }
         self.save(&pk, TRAIL_SK, &trail, trail_version, key)?;
         self.put_marker(&marker, key, "processed")?;
-        self.touched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(log.scope.clone());
         Ok(outcome)
     }
 

@@ -3,12 +3,11 @@
 
 mod common;
 
-use common::{demo_trail, event, write_log};
+use common::{demo_trail, event, local_aws, write_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::OnceLock;
 use trail_insights::aws::dynamo::{DynamoStore, create_table};
 use trail_insights::aws::s3::S3Location;
 use trail_insights::backfill::{backfill, insight_records_in_s3};
@@ -24,34 +23,6 @@ use trail_insights::time::Minute;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Start the local servers (idempotent) and point this process's SDK at them. Every test here
-/// calls this first, so the environment is set before any test thread reads it.
-fn local_aws() {
-    static READY: OnceLock<()> = OnceLock::new();
-    READY.get_or_init(|| {
-        let up = Command::new(root().join("scripts/local-aws.sh"))
-            .arg("up")
-            .status()
-            .unwrap();
-        assert!(up.success(), "scripts/local-aws.sh up failed");
-        let env = Command::new(root().join("scripts/local-aws.sh"))
-            .arg("env")
-            .output()
-            .unwrap();
-        for line in String::from_utf8_lossy(&env.stdout).lines() {
-            if let Some((k, v)) = line
-                .trim()
-                .strip_prefix("export ")
-                .and_then(|l| l.split_once('='))
-            {
-                // SAFETY: runs once, inside OnceLock initialisation, before any test of this
-                // binary reads the environment (they all wait on this lock first).
-                unsafe { std::env::set_var(k, v.trim_matches('"').trim_matches('\'')) };
-            }
-        }
-    });
 }
 
 fn unique(name: &str) -> String {

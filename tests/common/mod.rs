@@ -5,6 +5,7 @@ use flate2::{Compression, write::GzEncoder};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 use trail_insights::demo::{DemoSpec, DemoTrail, generate};
 
@@ -136,4 +137,36 @@ pub fn shape(v: &Value) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Start the local servers (idempotent) and point this process's SDK at them. Every test here
+/// calls this first, so the environment is set before any test thread reads it.
+pub fn local_aws() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let up = Command::new(root().join("scripts/local-aws.sh"))
+            .arg("up")
+            .status()
+            .unwrap();
+        assert!(up.success(), "scripts/local-aws.sh up failed");
+        let env = Command::new(root().join("scripts/local-aws.sh"))
+            .arg("env")
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&env.stdout).lines() {
+            if let Some((k, v)) = line
+                .trim()
+                .strip_prefix("export ")
+                .and_then(|l| l.split_once('='))
+            {
+                // SAFETY: runs once, inside OnceLock initialisation, before any test of this
+                // binary reads the environment (they all wait on this lock first).
+                unsafe { std::env::set_var(k, v.trim_matches('"').trim_matches('\'')) };
+            }
+        }
+    });
 }

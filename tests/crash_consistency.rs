@@ -1,0 +1,348 @@
+//! Exactly once across crashes: processing is aborted after the N-th state write (and, separately,
+//! the N-th output write), then the files are delivered again to a fresh engine. For every N the
+//! final per-minute counts, baselines and Insights files equal those of a clean run. Runs against
+//! DynamoDB Local, where each write is durable on its own (the embedded store commits a whole
+//! file at once, so a crash there leaves nothing behind).
+
+mod common;
+
+use common::{event, local_aws, snapshot, write_log};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use trail_insights::aws::dynamo::{DynamoStore, create_table};
+use trail_insights::config::Config;
+use trail_insights::engine::{Engine, trail_pk};
+use trail_insights::insight::InsightFile;
+use trail_insights::key::TrailScope;
+use trail_insights::sink::{DirectorySink, InsightSink, SinkError};
+use trail_insights::store::{Item, StateStore, StoreError};
+
+/// Fails every write once `remaining` reaches zero: a process that died at that point.
+struct CrashingStore<'a> {
+    inner: &'a dyn StateStore,
+    remaining: AtomicI64,
+}
+
+impl CrashingStore<'_> {
+    fn tick(&self) -> Result<(), StoreError> {
+        if self.remaining.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            return Err(StoreError::Transient("injected crash".into()));
+        }
+        Ok(())
+    }
+}
+
+impl StateStore for CrashingStore<'_> {
+    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk)
+    }
+    fn put(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &[u8],
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.tick()?;
+        self.inner.put(pk, sk, body, expected)
+    }
+    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.tick()?;
+        self.inner.delete(pk, sk)
+    }
+    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
+        self.inner.query(pk, from, to)
+    }
+    fn commit(&self) -> Result<(), StoreError> {
+        self.inner.commit()
+    }
+    fn rollback(&self) {
+        self.inner.rollback()
+    }
+}
+
+/// Fails every output write once `remaining` reaches zero.
+struct CrashingSink<'a> {
+    inner: &'a dyn InsightSink,
+    remaining: AtomicI64,
+}
+
+impl InsightSink for CrashingSink<'_> {
+    fn put(&self, file: &InsightFile) -> Result<(), SinkError> {
+        if self.remaining.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            return Err(SinkError {
+                key: file.key.clone(),
+                reason: "injected crash".into(),
+            });
+        }
+        self.inner.put(file)
+    }
+    fn delete(&self, key: &str) -> Result<(), SinkError> {
+        self.inner.delete(key)
+    }
+}
+
+/// A small trail: history, an error burst split over two files (with a duplicate eventID), a
+/// call-rate burst, and a later file that closes the minutes so both insights End.
+fn trail(dir: &Path) -> Vec<(String, PathBuf)> {
+    let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
+    let mut files = Vec::new();
+    let mut add = |stamp: &str, unique: &str, records: Vec<Value>| {
+        let p = write_log(dir, "123456789012", "us-east-1", stamp, unique, &records);
+        files.push((
+            p.strip_prefix(dir).unwrap().to_string_lossy().to_string(),
+            p,
+        ));
+    };
+    let denied = |i: u32| {
+        event(
+            &format!("2026-01-09T10:00:{i:02}Z"),
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            true,
+            Some("AccessDenied"),
+            arn,
+            &format!("d-{i}"),
+        )
+    };
+    let run = |i: u32| {
+        event(
+            &format!("2026-01-09T10:01:{i:02}Z"),
+            "ec2.amazonaws.com",
+            "RunInstances",
+            false,
+            None,
+            arn,
+            &format!("r-{i}"),
+        )
+    };
+    add(
+        "20260101T0005Z",
+        "CRASHCRASHCRASH1",
+        vec![event(
+            "2026-01-01T00:00:00Z",
+            "iam.amazonaws.com",
+            "CreateUser",
+            false,
+            None,
+            arn,
+            "c-1",
+        )],
+    );
+    add(
+        "20260105T1205Z",
+        "CRASHCRASHCRASH2",
+        vec![event(
+            "2026-01-05T12:00:00Z",
+            "ec2.amazonaws.com",
+            "RunInstances",
+            false,
+            None,
+            arn,
+            "r-old",
+        )],
+    );
+    add(
+        "20260109T1005Z",
+        "CRASHCRASHCRASH3",
+        (0..5).map(denied).chain((0..4).map(run)).collect(),
+    );
+    add(
+        "20260109T1006Z",
+        "CRASHCRASHCRASH4",
+        (4..8).map(denied).chain((4..9).map(run)).collect(),
+    );
+    add(
+        "20260109T1030Z",
+        "CRASHCRASHCRASH5",
+        vec![event(
+            "2026-01-09T10:25:00Z",
+            "iam.amazonaws.com",
+            "CreateUser",
+            false,
+            None,
+            arn,
+            "c-2",
+        )],
+    );
+    files
+}
+
+/// Deliver every file (a redelivery after a crash starts from the first again); then flush.
+fn deliver(engine: &Engine<'_>, files: &[(String, PathBuf)]) -> Result<(), String> {
+    for (key, path) in files {
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(std::fs::File::open(path)?))
+        };
+        engine
+            .process(&format!("trail/{key}"), key, &open)
+            .map_err(|e| e.to_string())?;
+    }
+    engine.flush().map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Everything the state says: per-minute counts and the series items (baselines), by key.
+fn state(store: &dyn StateStore) -> BTreeMap<String, Vec<u8>> {
+    let scope = TrailScope {
+        org: None,
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let pk = trail_pk(&scope);
+    let mut out = BTreeMap::new();
+    for (sk, item) in store.query(&pk, "MIN#", "MIN#~").unwrap() {
+        let v: Value = serde_json::from_slice(&item.body).unwrap();
+        out.insert(sk, serde_json::to_vec(&v["series"]).unwrap());
+    }
+    for (sk, item) in store.query(&pk, "SER#", "SER#~").unwrap() {
+        out.insert(sk, item.body);
+    }
+    out
+}
+
+struct Run {
+    state: BTreeMap<String, Vec<u8>>,
+    insights: Vec<(PathBuf, Vec<u8>)>,
+    crashed: bool,
+}
+
+/// One run: crash after `store_writes` state writes or `output_writes` output writes, then
+/// redeliver everything to a fresh engine without faults.
+fn run(
+    rt: &tokio::runtime::Runtime,
+    files: &[(String, PathBuf)],
+    store_writes: i64,
+    output_writes: i64,
+) -> Run {
+    let table = format!(
+        "crash-{}-{}-{}",
+        std::process::id(),
+        store_writes,
+        output_writes
+    );
+    let sdk = rt.block_on(aws_config::load_defaults(
+        aws_config::BehaviorVersion::latest(),
+    ));
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    rt.block_on(create_table(&client, &table)).unwrap();
+    let dynamo = DynamoStore::new(client, &table, rt.handle().clone(), 15);
+    let out = tempfile::tempdir().unwrap();
+    let sink = DirectorySink {
+        root: out.path().to_path_buf(),
+    };
+    let mut config = Config::default();
+    config.detector.warmup_hours = 24;
+    let crashing = CrashingStore {
+        inner: &dynamo,
+        remaining: AtomicI64::new(store_writes),
+    };
+    let crashing_sink = CrashingSink {
+        inner: &sink,
+        remaining: AtomicI64::new(output_writes),
+    };
+    let crashed = deliver(
+        &Engine::new(config.clone(), &crashing, &crashing_sink),
+        files,
+    )
+    .is_err();
+    deliver(&Engine::new(config, &dynamo, &sink), files).unwrap();
+    Run {
+        state: state(&dynamo),
+        insights: snapshot(out.path()),
+        crashed,
+    }
+}
+
+#[test]
+fn a_crash_after_any_write_then_redelivery_equals_a_clean_run() {
+    local_aws();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = trail(dir.path());
+    let clean = run(&rt, &files, i64::MAX, i64::MAX);
+    assert!(!clean.crashed);
+    assert_eq!(
+        clean.insights.len(),
+        4,
+        "two insights, Start and End each: {:?}",
+        clean.insights.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    let mut crashes = 0;
+    for n in 0.. {
+        let r = run(&rt, &files, n, i64::MAX);
+        if !r.crashed {
+            break;
+        }
+        crashes += 1;
+        if r.state != clean.state {
+            for (k, v) in &clean.state {
+                if r.state.get(k) != Some(v) {
+                    eprintln!(
+                        "DIFF {k}\n clean: {}\n crash: {}",
+                        String::from_utf8_lossy(v),
+                        r.state
+                            .get(k)
+                            .map(|b| String::from_utf8_lossy(b).to_string())
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            for k in r.state.keys().filter(|k| !clean.state.contains_key(*k)) {
+                eprintln!("EXTRA {k}");
+            }
+        }
+        assert!(
+            r.state == clean.state,
+            "state differs after a crash at state write {n}"
+        );
+        if r.insights != clean.insights {
+            let show = |v: &Vec<(PathBuf, Vec<u8>)>| {
+                v.iter()
+                    .map(|(p, b)| {
+                        format!(
+                            "{}: {}",
+                            p.display(),
+                            trail_insights::insight::parse_insight_file(b)
+                                .map(|r| serde_json::to_string(
+                                    &r[0].insight_details.insight_context.statistics
+                                )
+                                .unwrap())
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            eprintln!(
+                "CLEAN {:#?}\nCRASH {:#?}",
+                show(&clean.insights),
+                show(&r.insights)
+            );
+        }
+        assert!(
+            r.insights == clean.insights,
+            "Insights files differ after a crash at state write {n}"
+        );
+    }
+    eprintln!("crashed and recovered at each of {crashes} state writes");
+    assert!(
+        crashes > 20,
+        "crashed at every one of the {crashes} state writes"
+    );
+    for n in 0..4 {
+        let r = run(&rt, &files, i64::MAX, n);
+        assert!(r.crashed, "output write {n} was reached");
+        assert!(
+            r.state == clean.state,
+            "state differs after a crash at output write {n}"
+        );
+        assert!(
+            r.insights == clean.insights,
+            "Insights files differ after a crash at output write {n}"
+        );
+    }
+}
