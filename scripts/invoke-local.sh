@@ -11,6 +11,7 @@ export PATH="$root/.tools/cl/bin:$PATH"
 export TABLE_NAME="${TABLE_NAME:-ti-local}" DESTINATION_BUCKET="${DESTINATION_BUCKET:-insights-bucket}"
 export DESTINATION_PREFIX="${DESTINATION_PREFIX:-trail-insights/}"
 cargo run --quiet --bin trail-insights -- setup --table "$TABLE_NAME" --bucket trail-bucket --bucket "$DESTINATION_BUCKET"
+cargo run --quiet --example put_sample_logs -- trail-bucket
 log="$root/.tools/run/watch.log"
 mkdir -p "$(dirname "$log")"
 setsid cargo lambda watch -A 127.0.0.1 -P "$port" --ignore-changes >"$log" 2>&1 &

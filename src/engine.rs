@@ -236,7 +236,10 @@ impl<'a> Engine<'a> {
             }
             Err(e) => {
                 let reason = e.to_string();
-                self.put_marker(&marker, key, &format!("rejected: {reason}"))?;
+                // A deleted object is not remembered: should it reappear, it is read then.
+                if !matches!(e, ReadError::Missing(_)) {
+                    self.put_marker(&marker, key, &format!("rejected: {reason}"))?;
+                }
                 let mut o = Outcome::new(key, Status::Rejected(reason));
                 o.records = outcome.records;
                 return Ok(o);
