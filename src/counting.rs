@@ -32,7 +32,8 @@ pub struct MinuteCounts {
     /// Series ID → counts.
     pub series: BTreeMap<String, SeriesMinute>,
     /// Hashes of the event IDs counted, sorted: what makes re-applying a file a no-op.
-    #[serde(default)]
+    /// Stored packed (8 bytes each, base64) to keep busy minutes far below DynamoDB's 400 KB.
+    #[serde(default, with = "packed_ids")]
     pub ids: Vec<u64>,
 }
 
@@ -102,6 +103,34 @@ impl FileCounts {
     }
 }
 
+/// `Vec<u64>` as base64 of little-endian 8-byte values: about 11 characters per ID instead of
+/// up to 21 as decimal JSON numbers.
+mod packed_ids {
+    use base64::prelude::{BASE64_STANDARD_NO_PAD, Engine as _};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(ids: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
+        s.serialize_str(&BASE64_STANDARD_NO_PAD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = BASE64_STANDARD_NO_PAD
+            .decode(text)
+            .map_err(D::Error::custom)?;
+        if bytes.len() % 8 != 0 {
+            return Err(D::Error::custom(
+                "packed event IDs are not a multiple of 8 bytes",
+            ));
+        }
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +172,28 @@ mod tests {
                 .errors
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn ids_are_stored_packed_and_read_back() {
+        let mut m = MinuteCounts::default();
+        for id in [u64::MAX, 0, 42, 1 << 63] {
+            m.add(&event(id, true, None));
+        }
+        m.seal();
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains("\"ids\":\""), "{json}");
+        let back: MinuteCounts = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        let big = MinuteCounts {
+            ids: (0..10_000u64)
+                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .collect(),
+            ..Default::default()
+        };
+        let size = serde_json::to_vec(&big).unwrap().len();
+        assert!(size < 10_000 * 11 + 100, "{size} bytes for 10,000 IDs");
+        assert!(serde_json::from_str::<MinuteCounts>(r#"{"series":{},"ids":"AAAA"}"#).is_err());
     }
 
     #[test]
