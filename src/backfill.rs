@@ -2,12 +2,12 @@
 //! `backfill` runs existing log files through the function's code path, `lookup` reads Insights
 //! from S3.
 
-use crate::aws::dynamo::{DynamoStore, create_table};
-use crate::aws::s3::{S3Location, S3Sink, list_keys, open_object};
+use crate::aws::dynamo::create_table;
+use crate::aws::s3::{S3Location, list_keys, open_object};
 use crate::engine::{Engine, Status};
 use crate::insight::{InsightRecord, parse_insight_file};
 use crate::key::classify_key;
-use crate::lambda::FunctionConfig;
+use crate::lambda::{App, FunctionConfig};
 use crate::time::Minute;
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -99,23 +99,10 @@ pub fn backfill(
     progress: bool,
 ) -> Result<BackfillSummary> {
     let rt = runtime()?;
-    let handle = rt.handle().clone();
     let sdk = rt.block_on(sdk_config());
-    let s3 = crate::aws::s3::client(&sdk);
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let store = DynamoStore::new(
-        dynamo,
-        &config.table,
-        handle.clone(),
-        config.engine.metrics_retention_days,
-    );
-    let sink = S3Sink::new(
-        s3.clone(),
-        handle.clone(),
-        &config.destination_bucket,
-        &config.destination_prefix,
-    );
-    let keys = rt.block_on(list_keys(&s3, location))?;
+    let app = App::new(config, &sdk, rt.handle().clone());
+    let (s3, handle) = (&app.s3, &app.handle);
+    let keys = rt.block_on(list_keys(s3, location))?;
     let oldest = Minute::from_datetime(chrono::Utc::now()).plus(-since_minutes);
     let mut files: Vec<(Minute, String)> = keys
         .iter()
@@ -128,11 +115,11 @@ pub fn backfill(
         selected: files.len(),
         ..Default::default()
     };
-    let engine = Engine::new(config.engine.clone(), &store, &sink);
+    let engine = Engine::new(app.config.engine.clone(), &app.store, &app.sink);
     let bar = crate::cli::file_progress("backfill", files.len(), progress);
     for (_, key) in &files {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
-            Ok(Box::new(open_object(&s3, &handle, &location.bucket, key)?))
+            Ok(Box::new(open_object(s3, handle, &location.bucket, key)?))
         };
         match engine.process(&format!("{}/{key}", location.bucket), key, &open) {
             Ok(o) => {

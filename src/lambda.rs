@@ -78,9 +78,13 @@ impl App {
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = FunctionConfig::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let handle = Handle::current();
-        let s3 = crate::aws::s3::client(&sdk);
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        Ok(App::new(config, &sdk, Handle::current()))
+    }
+
+    /// Clients, store and sink for `config`; shared by the function and `backfill`.
+    pub fn new(config: FunctionConfig, sdk: &aws_config::SdkConfig, handle: Handle) -> App {
+        let s3 = crate::aws::s3::client(sdk);
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
         let store = DynamoStore::new(
             dynamo,
             &config.table,
@@ -93,13 +97,13 @@ impl App {
             &config.destination_bucket,
             &config.destination_prefix,
         );
-        Ok(App {
+        App {
             config,
             s3,
             store,
             sink,
             handle,
-        })
+        }
     }
 
     /// Process one invocation on the current (blocking) thread.

@@ -216,12 +216,15 @@ fn run(
     store_writes: i64,
     output_writes: i64,
 ) -> Run {
-    let table = format!(
-        "crash-{}-{}-{}",
-        std::process::id(),
-        store_writes,
-        output_writes
-    );
+    // DynamoDB Local keeps tables between runs and process IDs are reused: name tables per run.
+    static RUN: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    });
+    let table = format!("crash-{run}-{store_writes}-{output_writes}");
     let sdk = rt.block_on(aws_config::load_defaults(
         aws_config::BehaviorVersion::latest(),
     ));
