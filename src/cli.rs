@@ -284,12 +284,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 lookup(Path::new(&out))?
             };
             found.retain(|i| {
-                event_name
-                    .as_deref()
-                    .is_none_or(|n| i.start_or_end().insight_details.event_name == n)
-                    && event_source
-                        .as_deref()
-                        .is_none_or(|s| i.start_or_end().insight_details.event_source == s)
+                let Some(d) = i.start_or_end().map(|r| &r.insight_details) else {
+                    return false;
+                };
+                event_name.as_deref().is_none_or(|n| d.event_name == n)
+                    && event_source.as_deref().is_none_or(|s| d.event_source == s)
                     && start.is_none_or(|s| i.start_minute() >= s)
                     && end.is_none_or(|e| i.start_minute() < e)
             });
@@ -517,16 +516,15 @@ pub struct PairedInsight {
 }
 
 impl PairedInsight {
-    fn start_or_end(&self) -> &InsightRecord {
-        match (&self.start, &self.end) {
-            (Some(s), _) => s,
-            (None, Some(e)) => e,
-            (None, None) => unreachable_pair(),
-        }
+    /// The Start record, or the End when only the End was found.
+    fn start_or_end(&self) -> Option<&InsightRecord> {
+        self.start.as_ref().or(self.end.as_ref())
     }
 
     pub fn start_minute(&self) -> Minute {
-        let r = self.start_or_end();
+        let Some(r) = self.start_or_end() else {
+            return Minute(0);
+        };
         let t = Minute::parse_event_time(&r.event_time).unwrap_or(Minute(0));
         match (&self.start, &self.end) {
             (None, Some(e)) => t.plus(
@@ -541,31 +539,17 @@ impl PairedInsight {
     }
 
     fn to_json(&self) -> serde_json::Value {
-        let r = self.start_or_end();
+        let d = self.start_or_end().map(|r| &r.insight_details);
         serde_json::json!({
-            "sharedEventID": r.shared_event_id,
-            "eventSource": r.insight_details.event_source,
-            "eventName": r.insight_details.event_name,
-            "insightType": r.insight_details.insight_type,
-            "errorCode": r.insight_details.error_code,
+            "sharedEventID": self.start_or_end().map(|r| &r.shared_event_id),
+            "eventSource": d.map(|d| &d.event_source),
+            "eventName": d.map(|d| &d.event_name),
+            "insightType": d.map(|d| &d.insight_type),
+            "errorCode": d.and_then(|d| d.error_code.as_ref()),
             "Start": self.start,
             "End": self.end,
         })
     }
-}
-
-fn unreachable_pair() -> &'static InsightRecord {
-    // A pair is only built from at least one record.
-    static EMPTY: std::sync::OnceLock<InsightRecord> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| {
-        serde_json::from_value(serde_json::json!({
-            "eventVersion": "", "eventTime": "", "awsRegion": "", "eventID": "", "eventType": "",
-            "sharedEventID": "", "eventCategory": "",
-            "insightDetails": {"state": "", "eventSource": "", "eventName": "", "insightType": "",
-                "insightContext": {"statistics": {"baseline": {"average": 0}, "insight": {"average": 0}}}}
-        }))
-        .unwrap_or_else(|_| unreachable!("static record literal is valid"))
-    })
 }
 
 /// Pair records by sharedEventID, newest Start first (as the console lists them).
@@ -587,9 +571,8 @@ pub fn pair(records: Vec<InsightRecord>) -> Vec<PairedInsight> {
     let mut v: Vec<PairedInsight> = by_id.into_values().collect();
     v.sort_by(|a, b| {
         b.start_minute().cmp(&a.start_minute()).then_with(|| {
-            a.start_or_end()
-                .shared_event_id
-                .cmp(&b.start_or_end().shared_event_id)
+            let id = |p: &PairedInsight| p.start_or_end().map(|r| r.shared_event_id.clone());
+            id(a).cmp(&id(b))
         })
     });
     v
@@ -636,7 +619,9 @@ pub fn insights_table(found: &[PairedInsight]) -> String {
         "sharedEventID",
     ]);
     for p in found {
-        let r = p.start_or_end();
+        let Some(r) = p.start_or_end() else {
+            continue;
+        };
         let stats = |x: &Option<InsightRecord>| {
             x.as_ref()
                 .map(|r| r.insight_details.insight_context.statistics.clone())
@@ -826,7 +811,9 @@ fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
 
 /// Whether an insight is the one raised for an injected incident (same series, overlapping).
 pub fn demo_matches(p: &PairedInsight, inc: &crate::demo::Incident) -> bool {
-    let r = p.start_or_end();
+    let Some(r) = p.start_or_end() else {
+        return false;
+    };
     let d = &r.insight_details;
     let start = p.start_minute();
     let inc_start = Minute::from_datetime(inc.start);

@@ -399,7 +399,7 @@ impl<'a> Engine<'a> {
         let mut ignored: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut counted = 0u64;
         let stats = read_records(reader, self.config.limits, |raw, index| {
-            let fallback = fnv1a(format!("{object_id}#{index}").as_bytes());
+            let fallback = || fnv1a(format!("{object_id}#{index}").as_bytes());
             match classify_record(raw, fallback) {
                 Ok(e) if e.minute > future => {
                     *ignored.entry("time in the future").or_default() += 1

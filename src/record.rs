@@ -101,8 +101,12 @@ impl Ignored {
     }
 }
 
-/// Apply the counting rules to one record. `fallback_id` is used when `eventID` is missing.
-pub fn classify_record(raw: RawRecord, fallback_id: u64) -> Result<CountedEvent, Ignored> {
+/// Apply the counting rules to one record. `fallback_id` gives the stand-in ID when `eventID` is
+/// missing; it is only called then, so the common case pays nothing for it.
+pub fn classify_record(
+    raw: RawRecord,
+    fallback_id: impl FnOnce() -> u64,
+) -> Result<CountedEvent, Ignored> {
     let event_type = raw.event_type.as_deref().unwrap_or("AwsApiCall");
     if matches!(
         event_type,
@@ -137,7 +141,7 @@ pub fn classify_record(raw: RawRecord, fallback_id: u64) -> Result<CountedEvent,
     }
     let id_hash = match raw.event_id.as_deref() {
         Some(id) if !id.is_empty() => fnv1a(id.as_bytes()),
-        _ => fallback_id,
+        _ => fallback_id(),
     };
     Ok(CountedEvent {
         minute,
@@ -274,7 +278,7 @@ mod tests {
             "userAgent":"aws-cli/2.13.5","eventID":"eae87c48-d421-4626-94f5-EXAMPLEac994","readOnly":false,
             "eventType":"AwsApiCall","managementEvent":true,"eventCategory":"Management","requestParameters":{"name":"myTrail"}}"#,
         );
-        let e = classify_record(r, 0).unwrap();
+        let e = classify_record(r, || 0).unwrap();
         assert!(e.call_rate);
         assert_eq!(e.error_code, None);
         assert_eq!(e.caller, "arn:aws:iam::123456789012:user/Mary_Major");
@@ -288,7 +292,7 @@ mod tests {
             "eventTime":"2016-07-14T19:15:45Z","eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail",
             "errorCode":"TrailNotFoundException","eventID":"b7d4398e-b2f0-4faa-9c76-e2d316a8d67f","eventType":"AwsApiCall"}"#,
         );
-        let e = classify_record(r, 0).unwrap();
+        let e = classify_record(r, || 0).unwrap();
         assert!(!e.call_rate, "no readOnly: not known to be a write");
         assert_eq!(e.error_code.as_deref(), Some("TrailNotFoundException"));
     }
@@ -315,13 +319,13 @@ mod tests {
         let insight = parse(
             r#"{"eventType":"AwsCloudTrailInsight","eventCategory":"Insight","eventTime":"2023-07-10T01:42:00Z"}"#,
         );
-        assert_eq!(classify_record(insight, 0), Err(Ignored::NotAnApiCall));
+        assert_eq!(classify_record(insight, || 0), Err(Ignored::NotAnApiCall));
         let agg = parse(r#"{"eventType":"AwsAggregatedEvent","eventCategory":"Aggregated"}"#);
-        assert_eq!(classify_record(agg, 0), Err(Ignored::NotAnApiCall));
+        assert_eq!(classify_record(agg, || 0), Err(Ignored::NotAnApiCall));
         let data = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","readOnly":false,"eventCategory":"Data","managementEvent":false}"#,
         );
-        assert_eq!(classify_record(data, 0), Err(Ignored::DataEvent));
+        assert_eq!(classify_record(data, || 0), Err(Ignored::DataEvent));
     }
 
     #[test]
@@ -329,18 +333,18 @@ mod tests {
         let r = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":7,"readOnly":"false","userIdentity":"x"}"#,
         );
-        assert_eq!(classify_record(r, 0), Err(Ignored::Invalid));
+        assert_eq!(classify_record(r, || 0), Err(Ignored::Invalid));
         let r = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","readOnly":"false","userIdentity":"x","userAgent":{"a":1}}"#,
         );
-        let e = classify_record(r, 42).unwrap();
+        let e = classify_record(r, || 42).unwrap();
         assert!(e.call_rate);
         assert_eq!(e.caller, "unknown");
         assert_eq!(e.user_agent, "unknown");
         assert_eq!(e.id_hash, 42);
         let bad_time =
             parse(r#"{"eventTime":"soon","eventSource":"a","eventName":"b","readOnly":false}"#);
-        assert_eq!(classify_record(bad_time, 0), Err(Ignored::Invalid));
+        assert_eq!(classify_record(bad_time, || 0), Err(Ignored::Invalid));
     }
 
     #[test]
@@ -348,6 +352,6 @@ mod tests {
         let r = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}"#,
         );
-        assert_eq!(classify_record(r, 0), Err(Ignored::ReadOrUnknown));
+        assert_eq!(classify_record(r, || 0), Err(Ignored::ReadOrUnknown));
     }
 }

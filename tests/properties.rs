@@ -91,7 +91,7 @@ proptest! {
         let mut seen = 0;
         let stats = read_records(file.as_slice(), ReadLimits::default(), |raw, i| {
             seen += 1;
-            let _ = classify_record(raw, i);
+            let _ = classify_record(raw, || i);
         });
         prop_assert!(stats.is_ok(), "{:?}", stats);
         prop_assert_eq!(seen, 2);
@@ -110,7 +110,7 @@ proptest! {
                 "eventTime": "2026-01-05T10:00:00Z", "eventSource": "ec2.amazonaws.com", "eventName": name,
                 "eventID": format!("id-{id}-{api}-{err:?}-{write}"), "readOnly": !write, "errorCode": code,
             });
-            let Ok(e) = classify_record(serde_json::from_value(raw).unwrap(), 0) else { continue };
+            let Ok(e) = classify_record(serde_json::from_value(raw).unwrap(), || 0) else { continue };
             if !seen.insert(e.id_hash) {
                 continue;
             }
