@@ -67,7 +67,12 @@ impl DynamoStore {
     /// When an item should expire, by what it is: per-minute counts and object markers do.
     fn expiry(&self, pk: &str, sk: &str) -> Option<i64> {
         if let Some(minute) = sk.strip_prefix("MIN#").and_then(|m| m.parse::<i64>().ok()) {
-            return Some(minute * 60 + (self.retention_days + 1) * 86_400);
+            // Never before the retention has run from now: a replay or backfill of old logs
+            // writes minutes that are already past their event-time expiry, and DynamoDB would
+            // delete them before the engine closes them. The engine drops old minutes itself as
+            // event time advances; TTL only tidies up after trails that went silent.
+            let from = (minute * 60).max(chrono::Utc::now().timestamp());
+            return Some(from + (self.retention_days + 1) * 86_400);
         }
         if pk.starts_with("OBJ#") {
             return Some(chrono::Utc::now().timestamp() + MARKER_TTL_DAYS * 86_400);
