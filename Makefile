@@ -1,5 +1,5 @@
 # trail-insights: see README.md. Tools and local servers are installed under .tools/ on demand.
-.PHONY: demo test lint validate-template build deploy local-up local-down invoke-local clean
+.PHONY: demo test eval lint validate-template build deploy local-up local-down invoke-local clean
 
 CARGO ?= cargo
 SAM := .tools/sam/bin/sam
@@ -10,6 +10,12 @@ EVENT ?= events/s3-put.json
 ## demo: generate a 9-day trail with two injected incidents, replay it, show the insights
 demo:
 	$(CARGO) run --release --quiet --bin trail-insights -- demo
+
+## eval: measure detection quality on labelled synthetic traffic (several accounts, 3 weeks),
+## end to end through log files, beside reference detectors; writes EVALUATION.md and its chart
+eval:
+	$(CARGO) run --release --quiet --bin trail-insights -- evaluate --scenario full --seed 1 \
+		--report EVALUATION.md --chart docs/evaluation.svg
 
 ## test: formatting, lints, template validation and every test (unit, integration against
 ## DynamoDB Local + SeaweedFS, the Lambda under cargo lambda watch, CLI)

@@ -150,6 +150,33 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Measure detection quality: generate labelled traffic (several accounts, weeks of
+    /// minutes, benign patterns and injected anomalies), replay it end to end with this
+    /// configuration, score it beside reference detectors, and write a Markdown report and chart.
+    Evaluate {
+        /// `small` (seconds; what `make test` guards) or `full` (minutes; EVALUATION.md).
+        #[arg(long, default_value = "full")]
+        scenario: String,
+        /// Random seed of the traffic.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Working directory for the generated logs, state and Insights (default: temporary).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Write the report here (Markdown).
+        #[arg(long, default_value = "EVALUATION.md")]
+        report: PathBuf,
+        /// Write the chart (SVG) here.
+        #[arg(long, default_value = "docs/evaluation.svg")]
+        chart: PathBuf,
+        /// TOML configuration file for the detector knobs (environment variables win).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Score on the generated counts only, without writing and replaying log files (quick;
+        /// for trying settings).
+        #[arg(long)]
+        counts_only: bool,
+    },
 }
 
 /// Run the command line; returns the process exit code.
@@ -305,6 +332,22 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { dir, days, seed } => demo(dir, days, seed),
+        Command::Evaluate {
+            scenario,
+            seed,
+            dir,
+            report,
+            chart,
+            config,
+            counts_only,
+        } => evaluate(
+            &scenario,
+            seed,
+            dir,
+            (&report, &chart),
+            config.as_deref(),
+            !counts_only,
+        ),
         Command::Setup { table, buckets } => crate::backfill::setup(&table, &buckets),
         Command::Backfill {
             location,
@@ -710,6 +753,56 @@ pub fn metrics(
         .map(|(p, v)| (Minute(p).to_rfc3339(), v as f64))
         .unzip();
     Ok(serde_json::json!({ "Timestamps": timestamps, "Values": values }))
+}
+
+fn evaluate(
+    scenario: &str,
+    seed: u64,
+    dir: Option<PathBuf>,
+    (report, chart): (&Path, &Path),
+    config: Option<&Path>,
+    replay: bool,
+) -> Result<()> {
+    use crate::evaluation::traffic::Scenario;
+    let scenario = match scenario {
+        "small" => Scenario::small(seed),
+        "full" => Scenario::full(seed),
+        other => bail!("unknown scenario `{other}`: use small or full"),
+    };
+    let config = Config::load(config)?;
+    let temp = tempfile::tempdir().context("creating a temporary directory")?;
+    let dir = dir.unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(parent) = chart.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let e = crate::evaluation::evaluate(&scenario, &config, &dir, replay)?;
+    let command = format!(
+        "trail-insights evaluate --scenario {} --seed {seed}",
+        scenario.name
+    );
+    crate::evaluation::report::write(&e, &command, report, chart)?;
+    let sc = e
+        .end_to_end
+        .as_ref()
+        .or(e.headline.first().map(|r| &r.score))
+        .context("nothing was scored")?;
+    println!(
+        "{} insights; precision {}; recall {} (target class {}); {:.4} false insights per          series-week; report {}",
+        sc.predictions,
+        sc.precision()
+            .map_or("–".into(), |p| format!("{:.1}%", p * 100.0)),
+        sc.recall_all
+            .value()
+            .map_or("–".into(), |p| format!("{:.1}%", p * 100.0)),
+        sc.recall_target
+            .value()
+            .map_or("–".into(), |p| format!("{:.1}%", p * 100.0)),
+        sc.false_overall.per_series_week(),
+        report.display()
+    );
+    Ok(())
 }
 
 fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {

@@ -35,6 +35,9 @@ pub struct DetectorConfig {
     pub seasonal_min_events: u64,
     /// No insights until the trail has been observed this long.
     pub warmup_hours: u32,
+    /// Burst-tail gate: for a series burstier than Poisson, a minute must exceed what its own
+    /// burst sizes suggest happens once in this many weeks (0 turns the gate off).
+    pub tail_return_weeks: f64,
 }
 
 /// Everything the engine needs besides storage and output.
@@ -75,6 +78,7 @@ impl Sensitivity {
             max_insight_hours: 24,
             seasonal_min_events: 100,
             warmup_hours: 36,
+            tail_return_weeks: 200.0,
         };
         match self {
             Sensitivity::Medium => medium,
@@ -84,6 +88,7 @@ impl Sensitivity {
                 min_ratio: 5.0,
                 novelty_margin: 1.0,
                 novelty_min_extra: 5,
+                tail_return_weeks: 1000.0,
                 ..medium
             },
             Sensitivity::High => DetectorConfig {
@@ -92,10 +97,22 @@ impl Sensitivity {
                 min_ratio: 2.0,
                 novelty_margin: 0.25,
                 novelty_min_extra: 1,
+                tail_return_weeks: 50.0,
                 ..medium
             },
         }
     }
+}
+
+/// The detector knobs of a named preset (`low`, `medium`, `high`).
+pub fn preset(name: &str) -> Option<DetectorConfig> {
+    let s = match name {
+        "low" => Sensitivity::Low,
+        "medium" => Sensitivity::Medium,
+        "high" => Sensitivity::High,
+        _ => return None,
+    };
+    Some(s.detector())
 }
 
 impl Default for Config {
@@ -168,6 +185,10 @@ pub const KNOBS: &[(&str, &str)] = &[
     (
         "WARMUP_HOURS",
         "hours a trail is observed before the first insight (default 36)",
+    ),
+    (
+        "TAIL_RETURN_WEEKS",
+        "bursty series: Start only above their once-in-this-many-weeks minute (default 200; 0 = off)",
     ),
     (
         "LATENESS_MINUTES",
@@ -340,6 +361,13 @@ impl Config {
             &mut d.warmup_hours,
             |v| *v <= 168,
             "at most 168",
+        )?;
+        set(
+            s,
+            "TAIL_RETURN_WEEKS",
+            &mut d.tail_return_weeks,
+            |v| (0.0..=1e6).contains(v),
+            "between 0 and 1000000",
         )?;
         // Lateness is capped at an hour: the baseline used for a decision leaves out the current
         // and the previous hour, which are then never still open when a decision is made.

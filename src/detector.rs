@@ -135,6 +135,8 @@ pub struct DetectionBaseline {
     pub novelty_max: f64,
     /// The largest minute at any hour in the window.
     pub largest_minute: f64,
+    /// The burst-tail threshold (see [`burst_tail_threshold`]); 0 when the gate does not apply.
+    pub tail_threshold: f64,
 }
 
 /// `P(X >= c)` for `X ~ Poisson(rate)`.
@@ -146,6 +148,45 @@ pub fn poisson_tail(c: u64, rate: f64) -> f64 {
         return 0.0;
     }
     statrs::function::gamma::checked_gamma_lr(c as f64, rate).unwrap_or(0.0)
+}
+
+/// Hourly maxima used to estimate the tail of a series' bursts.
+const TAIL_ORDER_STATISTICS: usize = 10;
+/// The tail shape assumed before the fit, and its weight in order statistics.
+const PRIOR_SHAPE: f64 = 0.3;
+const PRIOR_WEIGHT: f64 = 4.0;
+/// The burst-tail threshold never asks for more than this multiple of the window's largest minute.
+const TAIL_CAP_TIMES_LARGEST: f64 = 3.0;
+
+/// The burst-tail gate. Benign traffic with heavy-tailed burst sizes (autoscaling, batch jobs)
+/// sets a new weekly record every week or two, so "larger than anything in the last week" is not
+/// rare enough. For a series whose largest minutes are well beyond what a Poisson process at its
+/// rate would produce, fit a Pareto tail (Hill estimator, shrunk towards a prior shape when few
+/// hours had events) to the largest hourly maxima of the window and return the level that an
+/// hour's maximum exceeds once in `tail_return_weeks`. For Poisson-like series, 0: the gate does
+/// not apply.
+fn burst_tail_threshold(maxima: &mut [u64], hours: f64, rate: f64, cfg: &DetectorConfig) -> f64 {
+    if cfg.tail_return_weeks <= 0.0 || maxima.len() < 2 {
+        return 0.0;
+    }
+    let k = TAIL_ORDER_STATISTICS.min(maxima.len() - 1);
+    maxima.sort_unstable_by(|a, b| b.cmp(a));
+    // Bursty: a Poisson process at this rate would hardly ever reach the window's largest minute.
+    let window_minutes = hours * MINUTES_PER_HOUR as f64;
+    if poisson_tail(maxima[0], rate) * window_minutes > 0.01 {
+        return 0.0;
+    }
+    let reference = maxima[k] as f64;
+    // Few busy hours give a noisy fit: shrink towards a moderately heavy tail.
+    let fitted: f64 = maxima[..k]
+        .iter()
+        .map(|&m| (m as f64 / reference).ln())
+        .sum();
+    let shape = (fitted + PRIOR_WEIGHT * PRIOR_SHAPE) / (k as f64 + PRIOR_WEIGHT);
+    let return_hours = cfg.tail_return_weeks * (MINUTES_PER_WEEK / MINUTES_PER_HOUR) as f64;
+    let extrapolated = reference * (k as f64 * return_hours / hours).powf(shape);
+    // A spike several times the largest minute of the window is news whatever the fit says.
+    extrapolated.min(TAIL_CAP_TIMES_LARGEST * maxima[0] as f64)
 }
 
 impl SeriesState {
@@ -168,10 +209,14 @@ impl SeriesState {
         };
         let (mut sum, mut raw, mut max_all) = (0u64, 0u64, 0u64);
         let (mut near_sum, mut near_hours, mut near_max) = (0u64, 0i64, 0u64);
+        let mut hourly_maxima: Vec<u64> = Vec::new();
         for (&hour, slot) in self.hours.range(first_hour..=last_hour) {
             sum += slot.clipped;
             raw += slot.raw;
             max_all = max_all.max(slot.max);
+            if slot.max > 0 {
+                hourly_maxima.push(slot.max);
+            }
             if near(hour) {
                 near_sum += slot.clipped;
                 near_max = near_max.max(slot.max);
@@ -189,10 +234,13 @@ impl SeriesState {
         } else {
             0.0
         };
+        let rate = flat.max(seasonal).max(floor);
+        let hours = (observed / MINUTES_PER_HOUR as f64).max(1.0);
         DetectionBaseline {
-            rate: flat.max(seasonal).max(floor),
+            rate,
             novelty_max: (near_max as f64).max(cfg.novelty_global_weight * max_all as f64),
             largest_minute: max_all as f64,
+            tail_threshold: burst_tail_threshold(&mut hourly_maxima, hours, rate, cfg),
         }
     }
 
@@ -220,7 +268,10 @@ impl SeriesState {
         let c = count as f64;
         let novelty =
             b.novelty_max + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * b.novelty_max);
-        c >= cfg.min_ratio * b.rate && c >= novelty && poisson_tail(count, b.rate) < alpha
+        c >= cfg.min_ratio * b.rate
+            && c >= novelty
+            && c > b.tail_threshold
+            && poisson_tail(count, b.rate) < alpha
     }
 
     /// A still-open minute has `count` events so far: Start now if the evidence is already enough.

@@ -16,6 +16,7 @@ pub mod counting;
 pub mod demo;
 pub mod detector;
 pub mod engine;
+pub mod evaluation;
 pub mod insight;
 pub mod key;
 pub mod lambda;
