@@ -8,7 +8,9 @@
 mod common;
 
 use common::local_aws;
-use common::spike::{self, TrailFile, by_id, check_exact, diff, prepare, process_file, unique};
+use common::spike::{
+    self, BUCKET, TrailFile, by_id, check_exact, diff, prepare, process_file, unique,
+};
 use common::watch::{Watch, event_file};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -50,13 +52,13 @@ fn sdk(rt: &tokio::runtime::Runtime) -> aws_config::SdkConfig {
     ))
 }
 
-/// The state and Insights records a run left in `table` and `bucket`.
+/// The state and Insights records a run left in `table` and under `out/` in the bucket.
 struct Result {
     state: BTreeMap<String, Vec<u8>>,
     insights: Vec<InsightRecord>,
 }
 
-fn collect(rt: &tokio::runtime::Runtime, table: &str, bucket: &str) -> Result {
+fn collect(rt: &tokio::runtime::Runtime, table: &str, out: &str) -> Result {
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk(rt)),
         table,
@@ -67,8 +69,8 @@ fn collect(rt: &tokio::runtime::Runtime, table: &str, bucket: &str) -> Result {
     let insights = std::thread::scope(|s| {
         s.spawn(|| {
             insight_records_in_s3(&S3Location {
-                bucket: bucket.into(),
-                prefix: String::new(),
+                bucket: BUCKET.into(),
+                prefix: format!("{out}/"),
             })
             .unwrap()
         })
@@ -86,7 +88,7 @@ fn clean() -> &'static Result {
         let rt = runtime();
         let sdk = sdk(&rt);
         let (table, out) = (unique("conc-clean"), unique("conc-clean-out"));
-        rt.block_on(prepare(&sdk, &table, &[&out], &[]));
+        rt.block_on(prepare(&sdk, &table, &out, &[]));
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             &table,
@@ -96,8 +98,8 @@ fn clean() -> &'static Result {
         let sink = S3Sink::new(
             trail_insights::aws::s3::client(&sdk),
             rt.handle().clone(),
-            &out,
-            "",
+            BUCKET,
+            &format!("{out}/"),
         );
         std::thread::scope(|s| {
             s.spawn(|| {
@@ -160,14 +162,14 @@ fn k_threads_over_the_same_files_count_each_event_once() {
     let rt = runtime();
     let sdk = sdk(&rt);
     let (table, out) = (unique("conc-threads"), unique("conc-threads-out"));
-    rt.block_on(prepare(&sdk, &table, &[&out], &[]));
+    rt.block_on(prepare(&sdk, &table, &out, &[]));
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let sink = RecordingSink {
         inner: S3Sink::new(
             trail_insights::aws::s3::client(&sdk),
             rt.handle().clone(),
-            &out,
-            "",
+            BUCKET,
+            &format!("{out}/"),
         ),
         puts: Mutex::new(Vec::new()),
     };
@@ -247,15 +249,20 @@ fn k_backfill_processes_over_the_same_bucket_count_each_event_once() {
         unique("conc-procs-logs"),
         unique("conc-procs-out"),
     );
-    rt.block_on(prepare(&sdk(&rt), &table, &[&logs, &out], files));
+    rt.block_on(prepare(&sdk(&rt), &table, &logs, files));
     let children: Vec<_> = (0..K)
         .map(|_| {
             std::process::Command::new(env!("CARGO_BIN_EXE_trail-insights"))
-                .args(["backfill", &format!("s3://{logs}/AWSLogs/"), "--since"])
+                .args([
+                    "backfill",
+                    &format!("s3://{BUCKET}/{logs}/AWSLogs/"),
+                    "--since",
+                ])
                 .arg("3650d")
                 .envs(aws_env())
                 .env("TABLE_NAME", &table)
-                .env("DESTINATION_BUCKET", &out)
+                .env("DESTINATION_BUCKET", BUCKET)
+                .env("DESTINATION_PREFIX", &out)
                 .env("WARMUP_HOURS", "24")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -307,11 +314,12 @@ fn concurrent_lambda_invocations_with_overlapping_notifications_count_each_event
         unique("conc-lambda-logs"),
         unique("conc-lambda-out"),
     );
-    rt.block_on(prepare(&sdk(&rt), &table, &[&logs, &out], files));
+    rt.block_on(prepare(&sdk(&rt), &table, &logs, files));
     let mut env = aws_env();
     env.extend([
         ("TABLE_NAME", table.clone()),
-        ("DESTINATION_BUCKET", out.clone()),
+        ("DESTINATION_BUCKET", BUCKET.to_string()),
+        ("DESTINATION_PREFIX", out.clone()),
         ("WARMUP_HOURS", "24".to_string()),
     ]);
     let watch = Watch::start(&env);
@@ -320,12 +328,13 @@ fn concurrent_lambda_invocations_with_overlapping_notifications_count_each_event
     // shape, the SQS batch also redelivering the previous file (overlapping notifications).
     let mut invocations = 0;
     for (i, f) in files.iter().enumerate() {
-        let previous = &files[i.saturating_sub(1)].key;
+        let key = format!("{logs}/{}", f.key);
+        let previous = format!("{logs}/{}", files[i.saturating_sub(1)].key);
         let wave = [
-            event_file("s3-put.json", &logs, &[&f.key]),
-            event_file("sns-s3.json", &logs, &[&f.key]),
-            event_file("eventbridge-s3.json", &logs, &[&f.key]),
-            event_file("sqs-s3.json", &logs, &[previous, &f.key]),
+            event_file("s3-put.json", BUCKET, &[&key]),
+            event_file("sns-s3.json", BUCKET, &[&key]),
+            event_file("eventbridge-s3.json", BUCKET, &[&key]),
+            event_file("sqs-s3.json", BUCKET, &[&previous, &key]),
         ];
         let responses: Vec<Value> = std::thread::scope(|s| {
             let handles: Vec<_> = wave.iter().map(|e| s.spawn(|| watch.invoke(e))).collect();

@@ -297,24 +297,31 @@ pub fn unique(name: &str) -> String {
     format!("{name}-{}-{nanos}", std::process::id())
 }
 
-/// Create `table` and `buckets` and upload `files` to the first bucket (key = the file's key).
-pub async fn prepare(
-    sdk: &aws_config::SdkConfig,
-    table: &str,
-    buckets: &[&str],
-    files: &[TrailFile],
-) {
+/// The one bucket these tests share. SeaweedFS gives every bucket volumes of its own and has
+/// few (about 20 with a few GB free), so runs are kept apart by key prefix, not by bucket.
+pub const BUCKET: &str = "ti-invariant-tests";
+
+/// Create `table`, make sure [`BUCKET`] exists, and upload `files` under `prefix/`.
+pub async fn prepare(sdk: &aws_config::SdkConfig, table: &str, prefix: &str, files: &[TrailFile]) {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
     trail_insights::aws::dynamo::create_table(&aws_sdk_dynamodb::Client::new(sdk), table)
         .await
         .unwrap();
     let s3 = trail_insights::aws::s3::client(sdk);
-    for b in buckets {
-        s3.create_bucket().bucket(*b).send().await.unwrap();
+    if let Err(e) = s3.create_bucket().bucket(BUCKET).send().await {
+        assert!(
+            matches!(
+                e.code(),
+                Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+            ),
+            "cannot create {BUCKET}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        );
     }
     for f in files {
         s3.put_object()
-            .bucket(buckets[0])
-            .key(&f.key)
+            .bucket(BUCKET)
+            .key(format!("{prefix}/{}", f.key))
             .body(std::fs::read(&f.path).unwrap().into())
             .send()
             .await
