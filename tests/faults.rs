@@ -50,7 +50,12 @@ enum Fault {
     LostResponse,
     /// The response headers and half the body arrive, then the connection is reset.
     TruncatedBody,
+    /// No answer for [`STALL`] (a hung connection), then the server's.
+    Stall,
 }
+
+/// How long a stalled request waits: longer than any test here may take.
+const STALL: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Requests whose description (`METHOD path x-amz-target`) contains `matching` get `fault`,
 /// after `skip` of them went through, `count` times.
@@ -241,6 +246,7 @@ async fn serve(
             | Fault::Throttling
             | Fault::ProvisionedThroughput),
         ) => return Ok(error_response(f, dynamo)),
+        Some(Fault::Stall) => tokio::time::sleep(STALL).await,
         _ => {}
     }
     let stream = TcpStream::connect(if dynamo { &ddb } else { &s3 }).await?;
@@ -360,7 +366,7 @@ impl Function {
     }
 
     /// State and Insights records, read directly from the servers.
-    fn result(&self) -> (BTreeMap<String, Vec<u8>>, Vec<InsightRecord>) {
+    fn result(&self) -> Outcome {
         let sdk = self.rt.block_on(aws_config::load_defaults(
             aws_config::BehaviorVersion::latest(),
         ));
@@ -380,9 +386,12 @@ impl Function {
     }
 }
 
+/// State items by sort key, and the Insights records.
+type Outcome = (BTreeMap<String, Vec<u8>>, Vec<InsightRecord>);
+
 /// The result of delivering the trail in order without faults (through a proxy too).
-fn clean() -> &'static (BTreeMap<String, Vec<u8>>, Vec<InsightRecord>) {
-    static CLEAN: OnceLock<(BTreeMap<String, Vec<u8>>, Vec<InsightRecord>)> = OnceLock::new();
+fn clean() -> &'static Outcome {
+    static CLEAN: OnceLock<Outcome> = OnceLock::new();
     CLEAN.get_or_init(|| {
         let (_, files, _) = trail();
         let f = Function::new("faults-clean");
@@ -588,4 +597,62 @@ fn in_an_sqs_batch_only_the_faulted_message_fails_and_its_redelivery_is_exact() 
     assert_clean(&f, "SQS batches with faults");
     let (requests, injected) = f.proxy.stats();
     eprintln!("SQS: {injected} faults among {requests} requests");
+}
+
+#[test]
+fn sustained_throttling_and_a_hung_request_are_ridden_out_within_one_invocation() {
+    local_aws();
+    trail();
+    clean();
+    let started = std::time::Instant::now();
+    // Three throttles in a row on one request (as many as the SDK's default attempts), and
+    // requests that get no answer at all.
+    let cases = [
+        (PUT_ITEM, 10, 3, Fault::Throttling),
+        (GET_ITEM, 10, 3, Fault::ProvisionedThroughput),
+        (PUT_OBJECT, 0, 3, Fault::SlowDown),
+        (GET_ITEM, 5, 1, Fault::Stall),
+        (GET_OBJECT, 2, 1, Fault::Stall),
+        (PUT_OBJECT, 0, 1, Fault::Stall),
+    ];
+    let stats: Vec<(u64, u64, f64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (matching, skip, count, fault))| {
+                s.spawn(move || {
+                    let (_, files, _) = trail();
+                    let what = format!("{count} x {fault:?} on {matching}");
+                    let f = Function::new(&format!("faults-sustained-{i}"));
+                    f.proxy.inject(matching, *skip, *count, *fault);
+                    let started = std::time::Instant::now();
+                    for file in files {
+                        if let Err(e) = f.notify(file) {
+                            panic!("{what}: {} failed: {e}", file.key);
+                        }
+                    }
+                    let seconds = started.elapsed().as_secs_f64();
+                    assert!(
+                        seconds < STALL.as_secs_f64() / 2.0,
+                        "{what}: {seconds:.1} s; a hung request must be abandoned and retried"
+                    );
+                    let (requests, injected) = f.proxy.stats();
+                    assert_eq!(injected, *count, "{what}: every fault was hit");
+                    assert_clean(&f, &what);
+                    (requests, injected, seconds)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for ((matching, _, _, fault), (requests, injected, seconds)) in cases.iter().zip(&stats) {
+        eprintln!(
+            "{fault:?} on {matching}: {injected} faults among {requests} requests, ridden out in {seconds:.1} s"
+        );
+    }
+    eprintln!(
+        "{} cases: {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
 }
