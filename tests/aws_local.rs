@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::watch::{Watch, event_file};
+use common::watch::{Watch, aws_env, event_file};
 use common::{demo_trail, event, local_aws, write_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -270,17 +270,7 @@ fn handler_under_cargo_lambda_watch_counts_once_under_duplicates_and_concurrency
     );
     prepare(&rt, &table, &[&logs, &out], Some((&logs_dir, &logs)));
 
-    let mut env: Vec<(&str, String)> = [
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "AWS_EC2_METADATA_DISABLED",
-    ]
-    .iter()
-    .map(|k| (*k, std::env::var(k).unwrap()))
-    .collect();
+    let mut env = aws_env();
     env.extend([
         ("TABLE_NAME", table.clone()),
         ("DESTINATION_BUCKET", out.clone()),

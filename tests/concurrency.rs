@@ -11,7 +11,7 @@ use common::local_aws;
 use common::spike::{
     self, BUCKET, TrailFile, by_id, check_exact, diff, prepare, process_file, unique,
 };
-use common::watch::{Watch, event_file};
+use common::watch::{Watch, aws_env, event_file};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -220,21 +220,6 @@ fn k_threads_over_the_same_files_count_each_event_once() {
         by_key.len(),
         started.elapsed().as_secs_f64()
     );
-}
-
-/// The AWS variables the child processes need (set by `local_aws`).
-fn aws_env() -> Vec<(&'static str, String)> {
-    [
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "AWS_EC2_METADATA_DISABLED",
-    ]
-    .iter()
-    .map(|k| (*k, std::env::var(k).unwrap()))
-    .collect()
 }
 
 #[test]

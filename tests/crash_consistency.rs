@@ -373,30 +373,31 @@ fn every_crash(clean: &Run, run: impl Fn(Crash) -> Run) -> (i64, i64) {
         "two insights, Start and End each: {:?}",
         clean.insights.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
-    let mut writes = 0;
-    for n in 0.. {
-        let r = run(Crash {
+    // Crash at the n-th point for n = 0, 1, ... until a run gets through without crashing.
+    let every = |at: &dyn Fn(i64) -> Crash, what: &str| -> i64 {
+        for n in 0.. {
+            let r = run(at(n));
+            if !r.crashed {
+                return n;
+            }
+            check(clean, &r, &format!("{what} {n}"));
+        }
+        unreachable!()
+    };
+    let writes = every(
+        &|n| Crash {
             store_writes: n,
             ..NEVER
-        });
-        if !r.crashed {
-            break;
-        }
-        writes += 1;
-        check(clean, &r, &format!("state write {n}"));
-    }
-    let mut commits = 0;
-    for n in 0.. {
-        let r = run(Crash {
+        },
+        "state write",
+    );
+    let commits = every(
+        &|n| Crash {
             commits: n,
             ..NEVER
-        });
-        if !r.crashed {
-            break;
-        }
-        commits += 1;
-        check(clean, &r, &format!("commit {n}"));
-    }
+        },
+        "commit",
+    );
     for n in 0..4 {
         let r = run(Crash {
             output_writes: n,

@@ -430,6 +430,35 @@ const ANY_DYNAMODB: &str = "DynamoDB_20120810.";
 const GET_OBJECT: &str = "GET /";
 const PUT_OBJECT: &str = "PUT /";
 
+/// Run `case` for every entry of `cases` at once, each on a function of its own (proxy, table,
+/// output prefix).
+fn in_parallel<C: Sync, T: Send>(
+    name: &str,
+    cases: &[C],
+    case: impl Fn(&Function, &C) -> T + Sync,
+) -> Vec<T> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let case = &case;
+                s.spawn(move || case(&Function::new(&format!("{name}-{i}")), c))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Deliver every trail file in order, each invocation succeeding.
+fn deliver_all(f: &Function, what: &str) {
+    for file in &trail().1 {
+        if let Err(e) = f.notify(file) {
+            panic!("{what}: {} failed: {e}", file.key);
+        }
+    }
+}
+
 #[test]
 fn a_few_faults_are_retried_by_the_sdk_and_change_nothing() {
     local_aws();
@@ -447,29 +476,15 @@ fn a_few_faults_are_retried_by_the_sdk_and_change_nothing() {
         (PUT_OBJECT, 0, Fault::SlowDown),
         (PUT_OBJECT, 1, Fault::LostResponse),
     ];
-    // Two faults in a row: the SDK's standard policy makes three attempts.
-    let stats: Vec<(u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = cases
-            .iter()
-            .enumerate()
-            .map(|(i, (matching, skip, fault))| {
-                s.spawn(move || {
-                    let (_, files, _) = trail();
-                    let f = Function::new(&format!("faults-retried-{i}"));
-                    f.proxy.inject(matching, *skip, 2, *fault);
-                    for file in files {
-                        if let Err(e) = f.notify(file) {
-                            panic!("{fault:?} on {matching}: {} failed: {e}", file.key);
-                        }
-                    }
-                    let stats = f.proxy.stats();
-                    assert_eq!(stats.1, 2, "{fault:?} on {matching}: both faults were hit");
-                    assert_clean(&f, &format!("{fault:?} on {matching}"));
-                    stats
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    // Two faults in a row on one request.
+    let stats = in_parallel("faults-retried", &cases, |f, (matching, skip, fault)| {
+        let what = format!("{fault:?} on {matching}");
+        f.proxy.inject(matching, *skip, 2, *fault);
+        deliver_all(f, &what);
+        let stats = f.proxy.stats();
+        assert_eq!(stats.1, 2, "{what}: both faults were hit");
+        assert_clean(f, &what);
+        stats
     });
     for ((matching, _, fault), (requests, injected)) in cases.iter().zip(&stats) {
         eprintln!("{fault:?} on {matching}: {injected} faults retried among {requests} requests");
@@ -501,39 +516,28 @@ fn faults_that_persist_fail_the_invocation_and_redelivery_after_them_is_exact() 
         (PUT_OBJECT, 0, Fault::ServerError),
         (PUT_OBJECT, 2, Fault::Reset),
     ];
-    let stats: Vec<(usize, u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = cases
-            .iter()
-            .enumerate()
-            .map(|(i, (matching, skip, fault))| {
-                s.spawn(move || {
-                    let (_, files, _) = trail();
-                    let what = format!("{fault:?} on {matching} after {skip}");
-                    let f = Function::new(&format!("faults-persist-{i}"));
-                    f.proxy.inject(matching, *skip, u64::MAX, *fault);
-                    let mut failed = 0;
-                    for file in files {
-                        if let Err(e) = f.notify(file) {
-                            assert!(
-                                e.contains("failed transiently") && failed == 0,
-                                "{what}: {e}"
-                            );
-                            failed += 1;
-                            // The faults stop; Lambda retries the same event.
-                            f.proxy.clear();
-                            if let Err(e) = f.notify(file) {
-                                panic!("{what}: the retry of {} failed: {e}", file.key);
-                            }
-                        }
-                    }
-                    assert_eq!(failed, 1, "{what}: one invocation failed");
-                    assert_clean(&f, &what);
-                    let (requests, injected) = f.proxy.stats();
-                    (failed, requests, injected)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let stats = in_parallel("faults-persist", &cases, |f, (matching, skip, fault)| {
+        let what = format!("{fault:?} on {matching} after {skip}");
+        f.proxy.inject(matching, *skip, u64::MAX, *fault);
+        let mut failed = 0;
+        for file in &trail().1 {
+            if let Err(e) = f.notify(file) {
+                assert!(
+                    e.contains("failed transiently") && failed == 0,
+                    "{what}: {e}"
+                );
+                failed += 1;
+                // The faults stop; Lambda retries the same event.
+                f.proxy.clear();
+                if let Err(e) = f.notify(file) {
+                    panic!("{what}: the retry of {} failed: {e}", file.key);
+                }
+            }
+        }
+        assert_eq!(failed, 1, "{what}: one invocation failed");
+        assert_clean(f, &what);
+        let (requests, injected) = f.proxy.stats();
+        (failed, requests, injected)
     });
     for ((matching, skip, fault), (failed, requests, injected)) in cases.iter().zip(&stats) {
         eprintln!(
@@ -615,36 +619,25 @@ fn sustained_throttling_and_a_hung_request_are_ridden_out_within_one_invocation(
         (GET_OBJECT, 2, 1, Fault::Stall),
         (PUT_OBJECT, 0, 1, Fault::Stall),
     ];
-    let stats: Vec<(u64, u64, f64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = cases
-            .iter()
-            .enumerate()
-            .map(|(i, (matching, skip, count, fault))| {
-                s.spawn(move || {
-                    let (_, files, _) = trail();
-                    let what = format!("{count} x {fault:?} on {matching}");
-                    let f = Function::new(&format!("faults-sustained-{i}"));
-                    f.proxy.inject(matching, *skip, *count, *fault);
-                    let started = std::time::Instant::now();
-                    for file in files {
-                        if let Err(e) = f.notify(file) {
-                            panic!("{what}: {} failed: {e}", file.key);
-                        }
-                    }
-                    let seconds = started.elapsed().as_secs_f64();
-                    assert!(
-                        seconds < STALL.as_secs_f64() / 2.0,
-                        "{what}: {seconds:.1} s; a hung request must be abandoned and retried"
-                    );
-                    let (requests, injected) = f.proxy.stats();
-                    assert_eq!(injected, *count, "{what}: every fault was hit");
-                    assert_clean(&f, &what);
-                    (requests, injected, seconds)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let stats = in_parallel(
+        "faults-sustained",
+        &cases,
+        |f, (matching, skip, count, fault)| {
+            let what = format!("{count} x {fault:?} on {matching}");
+            f.proxy.inject(matching, *skip, *count, *fault);
+            let started = std::time::Instant::now();
+            deliver_all(f, &what);
+            let seconds = started.elapsed().as_secs_f64();
+            assert!(
+                seconds < STALL.as_secs_f64() / 2.0,
+                "{what}: {seconds:.1} s; a hung request must be abandoned and retried"
+            );
+            let (requests, injected) = f.proxy.stats();
+            assert_eq!(injected, *count, "{what}: every fault was hit");
+            assert_clean(f, &what);
+            (requests, injected, seconds)
+        },
+    );
     for ((matching, _, _, fault), (requests, injected, seconds)) in cases.iter().zip(&stats) {
         eprintln!(
             "{fault:?} on {matching}: {injected} faults among {requests} requests, ridden out in {seconds:.1} s"

@@ -124,3 +124,18 @@ pub fn event_file(name: &str, bucket: &str, keys: &[&str]) -> Value {
     }
     serde_json::from_str(&text).unwrap()
 }
+
+/// The AWS variables a function or command started by a test needs (set by `local_aws`).
+pub fn aws_env() -> Vec<(&'static str, String)> {
+    [
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+    ]
+    .iter()
+    .map(|k| (*k, std::env::var(k).unwrap()))
+    .collect()
+}
