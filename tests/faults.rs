@@ -22,6 +22,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -52,6 +53,9 @@ enum Fault {
     TruncatedBody,
     /// No answer for [`STALL`] (a hung connection), then the server's.
     Stall,
+    /// The response headers and half the body, then nothing for [`STALL`], then the rest
+    /// (the SDK's stalled-stream protection fails the download after a few seconds).
+    StallBody,
 }
 
 /// How long a stalled request waits: longer than any test here may take.
@@ -221,6 +225,34 @@ impl Body for Truncated {
     }
 }
 
+/// Half of a body, a pause of [`STALL`], then the other half.
+struct Stalled {
+    first: Option<Bytes>,
+    rest: Option<Bytes>,
+    pause: Pin<Box<tokio::time::Sleep>>,
+    len: u64,
+}
+
+impl Body for Stalled {
+    type Data = Bytes;
+    type Error = io::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if let Some(b) = self.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(b))));
+        }
+        if self.pause.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(self.rest.take().map(|b| Ok(Frame::data(b))))
+    }
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len)
+    }
+}
+
 async fn serve(
     req: Request<Incoming>,
     state: Arc<Mutex<Shared>>,
@@ -267,6 +299,15 @@ async fn serve(
             BoxBody::new(Truncated {
                 len: body.len() as u64,
                 first: Some(body.slice(..body.len() / 2)),
+            }),
+        )),
+        Some(Fault::StallBody) => Ok(Response::from_parts(
+            parts,
+            BoxBody::new(Stalled {
+                len: body.len() as u64,
+                first: Some(body.slice(..body.len() / 2)),
+                rest: Some(body.slice(body.len() / 2..)),
+                pause: Box::pin(tokio::time::sleep(STALL)),
             }),
         )),
         _ => Ok(Response::from_parts(parts, full(body))),
@@ -512,6 +553,7 @@ fn faults_that_persist_fail_the_invocation_and_redelivery_after_them_is_exact() 
         (GET_ITEM, 30, Fault::ServerError),
         (ANY_DYNAMODB, 60, Fault::Reset),
         (GET_OBJECT, 4, Fault::TruncatedBody),
+        (GET_OBJECT, 3, Fault::StallBody),
         (GET_OBJECT, 5, Fault::SlowDown),
         (PUT_OBJECT, 0, Fault::ServerError),
         (PUT_OBJECT, 2, Fault::Reset),
