@@ -84,7 +84,7 @@ impl App {
     /// Clients, store and sink for `config`; shared by the function and `backfill`.
     pub fn new(config: FunctionConfig, sdk: &aws_config::SdkConfig, handle: Handle) -> App {
         let s3 = crate::aws::s3::client(sdk);
-        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let dynamo = crate::aws::dynamo::client(sdk);
         let store = DynamoStore::new(
             dynamo,
             &config.table,

@@ -8,6 +8,38 @@ pub mod aws {
     //! The AWS shells: DynamoDB state, S3 objects and output.
     pub mod dynamo;
     pub mod s3;
+
+    use aws_smithy_types::retry::RetryConfig;
+    use aws_smithy_types::timeout::TimeoutConfig;
+    use std::time::Duration;
+
+    /// Attempts per request. The SDK's default of 3 gives up on a throttled or busy service
+    /// within a few seconds and fails the whole invocation, which S3 notifications get only
+    /// two retries of; the other AWS SDKs retry DynamoDB up to 10 times. With the backoff
+    /// capped at [`MAX_BACKOFF`] and each attempt at [`ATTEMPT_TIMEOUT`], a request gives up
+    /// within about two minutes, well inside the function's timeout (300 s).
+    pub const MAX_ATTEMPTS: u32 = 8;
+
+    /// Longest pause between attempts (exponential from 1 s with jitter, as the SDK does).
+    pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+    /// Longest wait for one attempt before it is abandoned and retried (a streamed body is read
+    /// after the attempt). Without it the SDK waits for ever on a connection that stopped
+    /// answering, and the function hangs until its own timeout.
+    pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    pub fn retries() -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(MAX_ATTEMPTS)
+            .with_max_backoff(MAX_BACKOFF)
+    }
+
+    pub fn timeouts() -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_millis(3100))
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .build()
+    }
 }
 pub mod backfill;
 pub mod cli;

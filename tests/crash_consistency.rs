@@ -1,8 +1,10 @@
 //! Exactly once across crashes: processing is aborted after the N-th state write (and, separately,
 //! the N-th output write), then the files are delivered again to a fresh engine. For every N the
 //! final per-minute counts, baselines and Insights files equal those of a clean run. Runs against
-//! DynamoDB Local, where each write is durable on its own (the embedded store commits a whole
-//! file at once, so a crash there leaves nothing behind).
+//! DynamoDB Local, where each write is durable on its own, and against the embedded store, which
+//! commits a file's writes at once: there a crash loses the current file's writes (and, at the
+//! N-th commit, the whole file), the store is closed as a dying process would leave it, and the
+//! redelivery runs on the reopened file.
 
 mod common;
 
@@ -17,12 +19,14 @@ use trail_insights::engine::{Engine, trail_pk};
 use trail_insights::insight::InsightFile;
 use trail_insights::key::TrailScope;
 use trail_insights::sink::{DirectorySink, InsightSink, SinkError};
-use trail_insights::store::{Item, StateStore, StoreError};
+use trail_insights::store::{EmbeddedStore, Item, StateStore, StoreError};
 
-/// Fails every write once `remaining` reaches zero: a process that died at that point.
+/// Fails every write once `remaining` reaches zero, and every commit once `commits` does: a
+/// process that died at that point.
 struct CrashingStore<'a> {
     inner: &'a dyn StateStore,
     remaining: AtomicI64,
+    commits: AtomicI64,
 }
 
 impl CrashingStore<'_> {
@@ -56,6 +60,11 @@ impl StateStore for CrashingStore<'_> {
         self.inner.query(pk, from, to)
     }
     fn commit(&self) -> Result<(), StoreError> {
+        if self.commits.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            // Died before the commit landed: none of the file's writes did.
+            self.inner.rollback();
+            return Err(StoreError::Transient("injected crash".into()));
+        }
         self.inner.commit()
     }
     fn rollback(&self) {
@@ -208,23 +217,60 @@ struct Run {
     crashed: bool,
 }
 
-/// One run: crash after `store_writes` state writes or `output_writes` output writes, then
-/// redeliver everything to a fresh engine without faults.
-fn run(
-    rt: &tokio::runtime::Runtime,
-    files: &[(String, PathBuf)],
+/// Where the crash strikes: after this many state writes, output writes and commits.
+#[derive(Clone, Copy)]
+struct Crash {
     store_writes: i64,
     output_writes: i64,
-) -> Run {
+    commits: i64,
+}
+
+const NEVER: Crash = Crash {
+    store_writes: i64::MAX,
+    output_writes: i64::MAX,
+    commits: i64::MAX,
+};
+
+/// Deliver everything through stores and sinks that crash at `crash`; tell whether it crashed.
+fn crashing_delivery(
+    store: &dyn StateStore,
+    sink: &dyn InsightSink,
+    files: &[(String, PathBuf)],
+    crash: Crash,
+) -> bool {
+    let mut config = Config::default();
+    config.detector.warmup_hours = 24;
+    let crashing = CrashingStore {
+        inner: store,
+        remaining: AtomicI64::new(crash.store_writes),
+        commits: AtomicI64::new(crash.commits),
+    };
+    let crashing_sink = CrashingSink {
+        inner: sink,
+        remaining: AtomicI64::new(crash.output_writes),
+    };
+    deliver(&Engine::new(config, &crashing, &crashing_sink), files).is_err()
+}
+
+fn config() -> Config {
+    let mut config = Config::default();
+    config.detector.warmup_hours = 24;
+    config
+}
+
+/// One run on DynamoDB Local: crash at `crash`, then redeliver everything to a fresh engine
+/// without faults.
+fn run(rt: &tokio::runtime::Runtime, files: &[(String, PathBuf)], crash: Crash) -> Run {
     // DynamoDB Local keeps tables between runs and process IDs are reused: name tables per run.
     static RUN: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static N: AtomicI64 = AtomicI64::new(0);
     let run = RUN.get_or_init(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos()
     });
-    let table = format!("crash-{run}-{store_writes}-{output_writes}");
+    let table = format!("crash-{run}-{}", N.fetch_add(1, Ordering::SeqCst));
     let sdk = rt.block_on(aws_config::load_defaults(
         aws_config::BehaviorVersion::latest(),
     ));
@@ -235,27 +281,132 @@ fn run(
     let sink = DirectorySink {
         root: out.path().to_path_buf(),
     };
-    let mut config = Config::default();
-    config.detector.warmup_hours = 24;
-    let crashing = CrashingStore {
-        inner: &dynamo,
-        remaining: AtomicI64::new(store_writes),
-    };
-    let crashing_sink = CrashingSink {
-        inner: &sink,
-        remaining: AtomicI64::new(output_writes),
-    };
-    let crashed = deliver(
-        &Engine::new(config.clone(), &crashing, &crashing_sink),
-        files,
-    )
-    .is_err();
-    deliver(&Engine::new(config, &dynamo, &sink), files).unwrap();
+    let crashed = crashing_delivery(&dynamo, &sink, files, crash);
+    deliver(&Engine::new(config(), &dynamo, &sink), files).unwrap();
     Run {
         state: state(&dynamo),
         insights: snapshot(out.path()),
         crashed,
     }
+}
+
+/// One run on the embedded store: crash at `crash`, close the store (the process is gone),
+/// reopen it and redeliver everything.
+fn run_embedded(files: &[(String, PathBuf)], crash: Crash) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let sink = DirectorySink {
+        root: out.path().to_path_buf(),
+    };
+    let crashed = {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        crashing_delivery(&store, &sink, files, crash)
+    };
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    deliver(&Engine::new(config(), &store, &sink), files).unwrap();
+    Run {
+        state: state(&store),
+        insights: snapshot(out.path()),
+        crashed,
+    }
+}
+
+/// The run after a crash must equal the clean run, state and Insights files alike.
+fn check(clean: &Run, r: &Run, what: &str) {
+    if r.state != clean.state {
+        for (k, v) in &clean.state {
+            if r.state.get(k) != Some(v) {
+                eprintln!(
+                    "DIFF {k}\n clean: {}\n crash: {}",
+                    String::from_utf8_lossy(v),
+                    r.state
+                        .get(k)
+                        .map(|b| String::from_utf8_lossy(b).to_string())
+                        .unwrap_or_default()
+                );
+            }
+        }
+        for k in r.state.keys().filter(|k| !clean.state.contains_key(*k)) {
+            eprintln!("EXTRA {k}");
+        }
+    }
+    assert!(
+        r.state == clean.state,
+        "state differs after a crash at {what}"
+    );
+    if r.insights != clean.insights {
+        let show = |v: &Vec<(PathBuf, Vec<u8>)>| {
+            v.iter()
+                .map(|(p, b)| {
+                    format!(
+                        "{}: {}",
+                        p.display(),
+                        trail_insights::insight::parse_insight_file(b)
+                            .map(|r| serde_json::to_string(
+                                &r[0].insight_details.insight_context.statistics
+                            )
+                            .unwrap())
+                            .unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        eprintln!(
+            "CLEAN {:#?}\nCRASH {:#?}",
+            show(&clean.insights),
+            show(&r.insights)
+        );
+    }
+    assert!(
+        r.insights == clean.insights,
+        "Insights files differ after a crash at {what}"
+    );
+}
+
+/// Crash at every state write, every commit and the first output writes; each must recover to
+/// `clean`. Returns how many state writes and commits were crashed at.
+fn every_crash(clean: &Run, run: impl Fn(Crash) -> Run) -> (i64, i64) {
+    assert!(!clean.crashed);
+    assert_eq!(
+        clean.insights.len(),
+        4,
+        "two insights, Start and End each: {:?}",
+        clean.insights.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    // Crash at the n-th point for n = 0, 1, ... until a run gets through without crashing.
+    let every = |at: &dyn Fn(i64) -> Crash, what: &str| -> i64 {
+        for n in 0.. {
+            let r = run(at(n));
+            if !r.crashed {
+                return n;
+            }
+            check(clean, &r, &format!("{what} {n}"));
+        }
+        unreachable!()
+    };
+    let writes = every(
+        &|n| Crash {
+            store_writes: n,
+            ..NEVER
+        },
+        "state write",
+    );
+    let commits = every(
+        &|n| Crash {
+            commits: n,
+            ..NEVER
+        },
+        "commit",
+    );
+    for n in 0..4 {
+        let r = run(Crash {
+            output_writes: n,
+            ..NEVER
+        });
+        assert!(r.crashed, "output write {n} was reached");
+        check(clean, &r, &format!("output write {n}"));
+    }
+    (writes, commits)
 }
 
 #[test]
@@ -267,85 +418,33 @@ fn a_crash_after_any_write_then_redelivery_equals_a_clean_run() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = trail(dir.path());
-    let clean = run(&rt, &files, i64::MAX, i64::MAX);
-    assert!(!clean.crashed);
-    assert_eq!(
-        clean.insights.len(),
-        4,
-        "two insights, Start and End each: {:?}",
-        clean.insights.iter().map(|f| &f.0).collect::<Vec<_>>()
+    let clean = run(&rt, &files, NEVER);
+    let (writes, commits) = every_crash(&clean, |crash| run(&rt, &files, crash));
+    eprintln!(
+        "DynamoDB: crashed and recovered at each of {writes} state writes, {commits} commits"
     );
-    let mut crashes = 0;
-    for n in 0.. {
-        let r = run(&rt, &files, n, i64::MAX);
-        if !r.crashed {
-            break;
-        }
-        crashes += 1;
-        if r.state != clean.state {
-            for (k, v) in &clean.state {
-                if r.state.get(k) != Some(v) {
-                    eprintln!(
-                        "DIFF {k}\n clean: {}\n crash: {}",
-                        String::from_utf8_lossy(v),
-                        r.state
-                            .get(k)
-                            .map(|b| String::from_utf8_lossy(b).to_string())
-                            .unwrap_or_default()
-                    );
-                }
-            }
-            for k in r.state.keys().filter(|k| !clean.state.contains_key(*k)) {
-                eprintln!("EXTRA {k}");
-            }
-        }
-        assert!(
-            r.state == clean.state,
-            "state differs after a crash at state write {n}"
-        );
-        if r.insights != clean.insights {
-            let show = |v: &Vec<(PathBuf, Vec<u8>)>| {
-                v.iter()
-                    .map(|(p, b)| {
-                        format!(
-                            "{}: {}",
-                            p.display(),
-                            trail_insights::insight::parse_insight_file(b)
-                                .map(|r| serde_json::to_string(
-                                    &r[0].insight_details.insight_context.statistics
-                                )
-                                .unwrap())
-                                .unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            };
-            eprintln!(
-                "CLEAN {:#?}\nCRASH {:#?}",
-                show(&clean.insights),
-                show(&r.insights)
-            );
-        }
-        assert!(
-            r.insights == clean.insights,
-            "Insights files differ after a crash at state write {n}"
-        );
-    }
-    eprintln!("crashed and recovered at each of {crashes} state writes");
     assert!(
-        crashes > 20,
-        "crashed at every one of the {crashes} state writes"
+        writes > 20,
+        "crashed at every one of the {writes} state writes"
     );
-    for n in 0..4 {
-        let r = run(&rt, &files, i64::MAX, n);
-        assert!(r.crashed, "output write {n} was reached");
-        assert!(
-            r.state == clean.state,
-            "state differs after a crash at output write {n}"
-        );
-        assert!(
-            r.insights == clean.insights,
-            "Insights files differ after a crash at output write {n}"
-        );
-    }
+}
+
+#[test]
+fn embedded_store_a_crash_after_any_write_or_commit_then_restart_equals_a_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = trail(dir.path());
+    let clean = run_embedded(&files, NEVER);
+    let (writes, commits) = every_crash(&clean, |crash| run_embedded(&files, crash));
+    eprintln!(
+        "embedded: crashed and recovered at each of {writes} state writes, {commits} commits"
+    );
+    assert!(
+        writes > 20,
+        "crashed at every one of the {writes} state writes"
+    );
+    assert_eq!(
+        commits,
+        files.len() as i64 + 1,
+        "one commit per file and one for the end-of-input flush, each crashed at"
+    );
 }

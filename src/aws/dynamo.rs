@@ -16,6 +16,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::runtime::Handle;
 
+/// A client for the state table, with the retries and timeouts of [`crate::aws::retries`] and
+/// [`crate::aws::timeouts`].
+pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .retry_config(crate::aws::retries())
+        .timeout_config(crate::aws::timeouts())
+        .build();
+    Client::from_conf(conf)
+}
+
 /// Markers outlive any redelivery: S3 retries for hours, CloudTrail redelivers for up to 30 days.
 pub const MARKER_TTL_DAYS: i64 = 90;
 

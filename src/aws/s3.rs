@@ -179,9 +179,12 @@ pub async fn list_keys(
     Ok(out)
 }
 
-/// An S3 client honouring `AWS_ENDPOINT_URL_S3` (path-style addressing for local servers).
+/// An S3 client honouring `AWS_ENDPOINT_URL_S3` (path-style addressing for local servers), with
+/// the retries and timeouts of [`crate::aws::retries`] and [`crate::aws::timeouts`].
 pub fn client(config: &aws_config::SdkConfig) -> Client {
-    let mut b = aws_sdk_s3::config::Builder::from(config);
+    let mut b = aws_sdk_s3::config::Builder::from(config)
+        .retry_config(crate::aws::retries())
+        .timeout_config(crate::aws::timeouts());
     if std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL").is_some()
     {

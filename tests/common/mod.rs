@@ -170,3 +170,6 @@ pub fn local_aws() {
         }
     });
 }
+
+pub mod spike;
+pub mod watch;
