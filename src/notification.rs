@@ -78,6 +78,12 @@ pub fn parse_invocation(event: &Value) -> Invocation {
     inv
 }
 
+/// A non-empty string: an empty bucket name or key cannot be fetched (the SDK refuses to build
+/// the request, which would otherwise look like a failure worth retrying).
+fn non_empty(v: &Value) -> Option<&str> {
+    v.as_str().filter(|s| !s.is_empty())
+}
+
 fn malformed(message_id: Option<String>, reason: String) -> Ignored {
     Ignored {
         message_id,
@@ -103,8 +109,8 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
     }
     // EventBridge "Object Created".
     if v.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        let bucket = v.pointer("/detail/bucket/name").and_then(Value::as_str);
-        let key = v.pointer("/detail/object/key").and_then(Value::as_str);
+        let bucket = v.pointer("/detail/bucket/name").and_then(non_empty);
+        let key = v.pointer("/detail/object/key").and_then(non_empty);
         match (v.get("detail-type").and_then(Value::as_str), bucket, key) {
             (Some("Object Created"), Some(b), Some(k)) => inv.objects.push(ObjectRef {
                 bucket: b.into(),
@@ -128,10 +134,10 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
     }
     // CloudTrail's own SNS notification: {"s3Bucket": "...", "s3ObjectKey": ["...", ...]}.
     if let (Some(bucket), Some(keys)) = (
-        v.get("s3Bucket").and_then(Value::as_str),
+        v.get("s3Bucket").and_then(non_empty),
         v.get("s3ObjectKey").and_then(Value::as_array),
     ) {
-        for k in keys.iter().filter_map(Value::as_str) {
+        for k in keys.iter().filter_map(non_empty) {
             inv.objects.push(ObjectRef {
                 bucket: bucket.into(),
                 key: k.into(),
@@ -172,8 +178,8 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
             ));
             continue;
         }
-        let bucket = r.pointer("/s3/bucket/name").and_then(Value::as_str);
-        let key = r.pointer("/s3/object/key").and_then(Value::as_str);
+        let bucket = r.pointer("/s3/bucket/name").and_then(non_empty);
+        let key = r.pointer("/s3/object/key").and_then(non_empty);
         match (bucket, key) {
             (Some(b), Some(k)) => inv.objects.push(ObjectRef {
                 bucket: b.into(),
@@ -261,5 +267,12 @@ mod tests {
             &json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}),
         );
         assert!(inv.ignored[0].reason.contains("without bucket"));
+        let mut empty = s3("k");
+        empty["Records"][0]["s3"]["bucket"]["name"] = json!("");
+        let inv = parse_invocation(&empty);
+        assert!(inv.objects.is_empty() && inv.ignored[0].malformed);
+        assert!(inv.ignored[0].reason.contains("without bucket"));
+        let inv = parse_invocation(&s3(""));
+        assert!(inv.objects.is_empty() && inv.ignored[0].malformed);
     }
 }

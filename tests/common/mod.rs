@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: real log files on disk, a shared demo trail.
 #![allow(dead_code)]
 
+pub mod logs;
+
 use flate2::{Compression, write::GzEncoder};
 use serde_json::{Value, json};
 use std::io::Write;
