@@ -575,6 +575,27 @@ struct Env {
     app: Arc<App>,
     table: String,
     trail: String,
+    out: String,
+}
+
+impl Drop for Env {
+    /// Delete the buckets: SeaweedFS gives every bucket its own volumes, and a shared server on
+    /// a small disk runs out of them ("no free volumes left") if test buckets pile up.
+    fn drop(&mut self) {
+        let s3 = trail_insights::aws::s3::client(&self.sdk);
+        for bucket in [&self.trail, &self.out] {
+            let location = S3Location {
+                bucket: bucket.clone(),
+                prefix: String::new(),
+            };
+            let _ = self.rt.block_on(async {
+                for (key, _) in list_keys(&s3, &location).await.unwrap_or_default() {
+                    let _ = s3.delete_object().bucket(bucket).key(key).send().await;
+                }
+                s3.delete_bucket().bucket(bucket).send().await
+            });
+        }
+    }
 }
 
 /// A table, a trail bucket and an insights bucket, and the function's `App` over them.
@@ -589,7 +610,16 @@ fn env(extra: &[(&str, &str)]) -> Env {
         ("DESTINATION_PREFIX".into(), "trail-insights/".into()),
         ("MAX_DECOMPRESSED_BYTES".into(), CAP.to_string()),
     ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    // Later entries win; `TRAIL` as DESTINATION_BUCKET means the trail bucket itself.
+    for (k, v) in extra {
+        let v = if *k == "DESTINATION_BUCKET" && *v == "TRAIL" {
+            trail.clone()
+        } else {
+            v.to_string()
+        };
+        vars.retain(|(name, _)| name != k);
+        vars.push((k.to_string(), v));
+    }
     let config = FunctionConfig::from_vars(&vars).unwrap();
     let (app, sdk) = rt.block_on(async {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -609,6 +639,7 @@ fn env(extra: &[(&str, &str)]) -> Env {
         app: Arc::new(app),
         table,
         trail,
+        out,
     }
 }
 
@@ -1128,4 +1159,237 @@ fn a_missing_trail_bucket_is_reported_not_retried_forever() {
         },
     ));
     assert!(keys.unwrap().is_empty());
+}
+
+/// Three log files that raise one error-rate insight (Start at 10:00, End at 10:01 on
+/// 2026-01-09) after a day of history; returns their keys in delivery order.
+fn spike(env: &Env) -> Vec<String> {
+    let denied = |i: u32| {
+        event(
+            &format!("2026-01-09T10:00:{i:02}Z"),
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            true,
+            Some("AccessDenied"),
+            ARN,
+            &format!("own-d-{i}"),
+        )
+    };
+    let files = [
+        (
+            log_key("", "20260101T0005Z", "OWNOUTPUTFILE001"),
+            records(&[good("2026-01-01T00:00:00Z", "own-c-1")]),
+        ),
+        (
+            log_key("", "20260109T1005Z", "OWNOUTPUTFILE002"),
+            records(&(0..8).map(denied).collect::<Vec<_>>()),
+        ),
+        (
+            log_key("", "20260109T1030Z", "OWNOUTPUTFILE003"),
+            records(&[good("2026-01-09T10:25:00Z", "own-c-2")]),
+        ),
+    ];
+    for (key, body) in &files {
+        env.put(key, body);
+    }
+    files.into_iter().map(|(k, _)| k).collect()
+}
+
+fn trail_keys(env: &Env) -> Vec<String> {
+    let mut keys: Vec<String> = env
+        .rt
+        .block_on(list_keys(
+            &env.app.s3,
+            &S3Location {
+                bucket: env.trail.clone(),
+                prefix: String::new(),
+            },
+        ))
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The destination is the trail bucket, with prefixes the template forbids (empty, the trail's
+/// own `AWSLogs/`, inside a CloudTrail folder) as well as the default: the function's own
+/// Insights files, when their notifications arrive, are skipped, counted nowhere, and write
+/// nothing, so there is no loop.
+#[test]
+fn own_insights_files_in_the_trail_bucket_are_never_reingested() {
+    for prefix in [
+        "trail-insights/",
+        "",
+        "AWSLogs/",
+        "AWSLogs/123456789012/CloudTrail/us-east-1/",
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/09/",
+    ] {
+        let env = env(&[
+            ("DESTINATION_BUCKET", "TRAIL"),
+            ("DESTINATION_PREFIX", prefix),
+            ("WARMUP_HOURS", "24"),
+        ]);
+        let logs = spike(&env);
+        let mut written = 0;
+        for key in &logs {
+            let r = env.invoke(s3_notification(&env.trail, key)).unwrap();
+            assert_eq!(r["processed"], 1, "{prefix:?}: {r}");
+            written += r["insights"].as_u64().unwrap();
+        }
+        assert_eq!(written, 2, "{prefix:?}: one Start and one End");
+        let before = trail_keys(&env);
+        let outputs: Vec<&String> = before.iter().filter(|k| !logs.contains(k)).collect();
+        assert_eq!(outputs.len(), 2, "{prefix:?}: {before:#?}");
+        for k in &outputs {
+            assert!(
+                k.starts_with(prefix)
+                    && k[prefix.len()..].starts_with(
+                        "AWSLogs/123456789012/CloudTrail-Insight/us-east-1/2026/01/09/"
+                    ),
+                "{prefix:?}: {k}"
+            );
+        }
+        let counts = env.counts();
+
+        // Every object of the bucket notified again, in every shape, twice over.
+        let mut messages = Vec::new();
+        for (i, k) in before.iter().enumerate() {
+            messages.push(sqs_message(
+                &format!("sqs-{i}"),
+                &s3_notification(&env.trail, k).to_string(),
+            ));
+        }
+        for round in 0..2 {
+            let r = env.invoke(json!({ "Records": messages.clone() })).unwrap();
+            assert_eq!(r, json!({"batchItemFailures": []}), "{prefix:?}");
+            for k in &before {
+                let eb = json!({"version": "0", "source": "aws.s3", "detail-type": "Object Created",
+                    "detail": {"bucket": {"name": env.trail}, "object": {"key": k}}});
+                let r = env.invoke(eb).unwrap();
+                assert_eq!(r["processed"], 0, "{prefix:?} round {round}: {r}");
+                assert_eq!(r["insights"], 0, "{prefix:?} round {round}: {r}");
+            }
+        }
+        for k in &outputs {
+            let lines = object_lines(&env.trail, k);
+            assert_eq!(lines.len(), 4, "{prefix:?}: {k}");
+            for l in &lines {
+                assert_eq!(l["status"], "skipped", "{prefix:?}: {l}");
+                assert_eq!(
+                    l["reason"],
+                    "CloudTrail-Insight files are not analysed (only CloudTrail log files are)"
+                );
+                assert_eq!(l["events"], 0);
+            }
+        }
+        for k in &logs {
+            let lines = object_lines(&env.trail, k);
+            assert!(
+                lines[1..]
+                    .iter()
+                    .all(|l| l["status"] == "already processed"),
+                "{lines:#?}"
+            );
+        }
+        assert_eq!(trail_keys(&env), before, "{prefix:?}: nothing new written");
+        assert_eq!(env.counts(), counts, "{prefix:?}: nothing counted again");
+    }
+}
+
+/// `replay` with `--out` inside the directory it reads: a second run does not pick up the
+/// Insights files the first one wrote, and changes nothing.
+#[test]
+fn replay_into_its_own_input_directory_does_not_reingest() {
+    let work = tempfile::tempdir().unwrap();
+    let logs_dir = work.path().join("logs");
+    let arn = ARN;
+    let denied: Vec<Value> = (0..8)
+        .map(|i| {
+            event(
+                &format!("2026-01-09T10:00:{i:02}Z"),
+                "secretsmanager.amazonaws.com",
+                "GetSecretValue",
+                true,
+                Some("AccessDenied"),
+                arn,
+                &format!("r-d-{i}"),
+            )
+        })
+        .collect();
+    common::write_log(
+        &logs_dir,
+        ACCOUNT,
+        "us-east-1",
+        "20260101T0005Z",
+        "REPLAYOWNOUTPUT1",
+        &[good("2026-01-01T00:00:00Z", "r-c-1")],
+    );
+    common::write_log(
+        &logs_dir,
+        ACCOUNT,
+        "us-east-1",
+        "20260109T1005Z",
+        "REPLAYOWNOUTPUT2",
+        &denied,
+    );
+    common::write_log(
+        &logs_dir,
+        ACCOUNT,
+        "us-east-1",
+        "20260109T1030Z",
+        "REPLAYOWNOUTPUT3",
+        &[good("2026-01-09T10:25:00Z", "r-c-2")],
+    );
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_trail-insights"))
+            .arg("replay")
+            .arg(&logs_dir)
+            .arg("--state")
+            .arg(work.path().join("state"))
+            .arg("--out")
+            .arg(&logs_dir)
+            .env("WARMUP_HOURS", "24")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let first = run();
+    let files_after_first = common::snapshot(&logs_dir);
+    let insights: Vec<_> = files_after_first
+        .iter()
+        .filter(|(p, _)| p.to_string_lossy().contains("/CloudTrail-Insight/"))
+        .collect();
+    assert_eq!(
+        insights.len(),
+        2,
+        "Start and End written into the input tree: {first}"
+    );
+    let second = run();
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.trim_start().starts_with("| 3 "))
+            .map(|l| {
+                l.split('|')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_else(|| panic!("no summary row for 3 files: {s}"))
+    };
+    assert_eq!(row(&first)[1], "3", "{first}");
+    let again = row(&second);
+    assert_eq!(
+        (again[1].as_str(), again[2].as_str(), again[9].as_str()),
+        ("0", "3", "0"),
+        "{second}"
+    );
+    assert_eq!(common::snapshot(&logs_dir), files_after_first);
 }
