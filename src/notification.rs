@@ -78,6 +78,42 @@ pub fn parse_invocation(event: &Value) -> Invocation {
     inv
 }
 
+/// S3 notification event types (the part before `:`), named in reasons when they match.
+const S3_EVENT_CATEGORIES: &[&str] = &[
+    "ObjectRemoved",
+    "ObjectRestore",
+    "ObjectTagging",
+    "ObjectAcl",
+    "LifecycleExpiration",
+    "LifecycleTransition",
+    "IntelligentTiering",
+    "ReducedRedundancyLostObject",
+    "Replication",
+];
+
+/// S3's EventBridge detail types other than Object Created.
+const S3_DETAIL_TYPES: &[&str] = &[
+    "Object Deleted",
+    "Object Restore Initiated",
+    "Object Restore Completed",
+    "Object Restore Expired",
+    "Object Tags Added",
+    "Object Tags Deleted",
+    "Object ACL Updated",
+    "Object Storage Class Changed",
+    "Object Access Tier Changed",
+];
+
+/// `value` quoted when it is one of `names`, else a placeholder: reasons are logged, and a
+/// message's free text (which could be anything, of any size) never is.
+fn known(value: &str, names: &[&str]) -> String {
+    if names.contains(&value) {
+        format!("{value:?}")
+    } else {
+        "(unrecognised type)".into()
+    }
+}
+
 /// A non-empty string: an empty bucket name or key cannot be fetched (the SDK refuses to build
 /// the request, which would otherwise look like a failure worth retrying).
 fn non_empty(v: &Value) -> Option<&str> {
@@ -125,8 +161,8 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
             (other, _, _) => inv.ignored.push(not_for_us(
                 id,
                 format!(
-                    "EventBridge event {:?} is not Object Created",
-                    other.unwrap_or("")
+                    "EventBridge event {} is not Object Created",
+                    known(other.unwrap_or(""), S3_DETAIL_TYPES)
                 ),
             )),
         }
@@ -172,9 +208,13 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
             continue;
         }
         if !event_name.starts_with("ObjectCreated:") {
+            let category = event_name.split(':').next().unwrap_or("");
             inv.ignored.push(not_for_us(
                 id.clone(),
-                format!("{event_name} is not an object creation"),
+                format!(
+                    "{} event is not an object creation",
+                    known(category, S3_EVENT_CATEGORIES)
+                ),
             ));
             continue;
         }
@@ -261,6 +301,22 @@ mod tests {
         del["Records"][0]["eventName"] = json!("ObjectRemoved:Delete");
         let inv = parse_invocation(&del);
         assert!(inv.objects.is_empty() && !inv.ignored[0].malformed);
+        assert_eq!(
+            inv.ignored[0].reason,
+            "\"ObjectRemoved\" event is not an object creation"
+        );
+        del["Records"][0]["eventName"] = json!("ObjectRemoved:AKIAFAKEVALUE");
+        assert!(!parse_invocation(&del).ignored[0].reason.contains("AKIA"));
+        del["Records"][0]["eventName"] = json!("AKIAFAKEVALUE");
+        assert_eq!(
+            parse_invocation(&del).ignored[0].reason,
+            "(unrecognised type) event is not an object creation"
+        );
+        let eb = json!({"source": "aws.s3", "detail-type": "secret-ish text"});
+        assert_eq!(
+            parse_invocation(&eb).ignored[0].reason,
+            "EventBridge event (unrecognised type) is not Object Created"
+        );
         let inv = parse_invocation(&json!({"hello": 1}));
         assert!(inv.ignored[0].malformed);
         let inv = parse_invocation(

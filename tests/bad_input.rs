@@ -813,7 +813,7 @@ fn corpus_through_the_function_in_one_sqs_batch() {
                 v.to_string()
             },
             "notification ignored",
-            "ObjectRemoved:Delete is not an object creation",
+            "\"ObjectRemoved\" event is not an object creation",
         ),
         (
             "sns-not-json",
