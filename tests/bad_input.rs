@@ -7,7 +7,7 @@
 mod common;
 
 use common::logs;
-use common::{event, gz, local_aws};
+use common::{access_denied, event, gz, local_aws, runtime, unique};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,21 +26,6 @@ const ACCOUNT: &str = "123456789012";
 const ARN: &str = "arn:aws:sts::123456789012:assumed-role/App/i-1";
 /// The decompression cap the function is configured with here (MAX_DECOMPRESSED_BYTES).
 const CAP: u64 = 64 << 20;
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// What must happen to one object.
 #[derive(Debug, Clone)]
@@ -508,38 +493,42 @@ fn corpus() -> Vec<Case> {
         )),
         Expect::Skipped("CloudTrail-Digest files are not analysed"),
     );
-    add(
-        "a CloudTrail Insights file",
-        format!(
-            "AWSLogs/{ACCOUNT}/CloudTrail-Insight/us-east-1/2026/01/05/{ACCOUNT}_CloudTrail-Insight_us-east-1_{s}_AAAAAAAAAAAAAAAA.json.gz"
+    // Other CloudTrail outputs, and our own (under the default DESTINATION_PREFIX).
+    for (name, prefix, folder, reason) in [
+        (
+            "a CloudTrail Insights file",
+            "",
+            "CloudTrail-Insight",
+            "CloudTrail-Insight files are not analysed",
         ),
-        Some(records(&[])),
-        Expect::Skipped("CloudTrail-Insight files are not analysed"),
-    );
-    add(
-        "our own output",
-        format!(
-            "trail-insights/AWSLogs/{ACCOUNT}/CloudTrail-Insight/us-east-1/2026/01/05/{ACCOUNT}_CloudTrail-Insight_us-east-1_{s}_AAAAAAAAAAAAAAAA.json.gz"
+        (
+            "our own output",
+            "trail-insights/",
+            "CloudTrail-Insight",
+            "CloudTrail-Insight files are not analysed",
         ),
-        Some(records(&[])),
-        Expect::Skipped("CloudTrail-Insight files are not analysed"),
-    );
-    add(
-        "an aggregated-events file",
-        format!(
-            "AWSLogs/{ACCOUNT}/CloudTrail-Aggregated/us-east-1/2026/01/05/{ACCOUNT}_CloudTrail-Aggregated_us-east-1_{s}_AAAAAAAAAAAAAAAA.json.gz"
+        (
+            "an aggregated-events file",
+            "",
+            "CloudTrail-Aggregated",
+            "CloudTrail-Aggregated files are not analysed",
         ),
-        Some(records(&[])),
-        Expect::Skipped("CloudTrail-Aggregated files are not analysed"),
-    );
-    add(
-        "a network-activity file",
-        format!(
-            "AWSLogs/{ACCOUNT}/CloudTrail-NetworkActivity/us-east-1/2026/01/05/{ACCOUNT}_CloudTrail-NetworkActivity_us-east-1_{s}_AAAAAAAAAAAAAAAA.json.gz"
+        (
+            "a network-activity file",
+            "",
+            "CloudTrail-NetworkActivity",
+            "CloudTrail-NetworkActivity files are not analysed",
         ),
-        Some(records(&[])),
-        Expect::Skipped("CloudTrail-NetworkActivity files are not analysed"),
-    );
+    ] {
+        add(
+            name,
+            format!(
+                "{prefix}AWSLogs/{ACCOUNT}/{folder}/us-east-1/2026/01/05/{ACCOUNT}_{folder}_us-east-1_{s}_AAAAAAAAAAAAAAAA.json.gz"
+            ),
+            Some(records(&[])),
+            Expect::Skipped(reason),
+        );
+    }
     cases
 }
 
@@ -1164,17 +1153,7 @@ fn a_missing_trail_bucket_is_reported_not_retried_forever() {
 /// Three log files that raise one error-rate insight (Start at 10:00, End at 10:01 on
 /// 2026-01-09) after a day of history; returns their keys in delivery order.
 fn spike(env: &Env) -> Vec<String> {
-    let denied = |i: u32| {
-        event(
-            &format!("2026-01-09T10:00:{i:02}Z"),
-            "secretsmanager.amazonaws.com",
-            "GetSecretValue",
-            true,
-            Some("AccessDenied"),
-            ARN,
-            &format!("own-d-{i}"),
-        )
-    };
+    let denied = |i: u32| access_denied(i, &format!("own-d-{i}"));
     let files = [
         (
             log_key("", "20260101T0005Z", "OWNOUTPUTFILE001"),
@@ -1304,19 +1283,8 @@ fn own_insights_files_in_the_trail_bucket_are_never_reingested() {
 fn replay_into_its_own_input_directory_does_not_reingest() {
     let work = tempfile::tempdir().unwrap();
     let logs_dir = work.path().join("logs");
-    let arn = ARN;
     let denied: Vec<Value> = (0..8)
-        .map(|i| {
-            event(
-                &format!("2026-01-09T10:00:{i:02}Z"),
-                "secretsmanager.amazonaws.com",
-                "GetSecretValue",
-                true,
-                Some("AccessDenied"),
-                arn,
-                &format!("r-d-{i}"),
-            )
-        })
+        .map(|i| access_denied(i, &format!("r-d-{i}")))
         .collect();
     common::write_log(
         &logs_dir,

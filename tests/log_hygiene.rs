@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{event, gz, local_aws, logs};
+use common::{event, gz, local_aws, logs, runtime, unique};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use trail_insights::aws::dynamo::create_table;
@@ -25,14 +25,6 @@ const RECORD_SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLEFAKERECORDSESSIONTOKE
 const PASSWORD: &str = "hunter2-FAKE-PASSWORD-do-not-log";
 const SOURCE_IP: &str = "203.0.113.199";
 const EVENT_ID_MARK: &str = "eventid-never-logged";
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
 
 fn key(stamp: &str, id: &str) -> String {
     format!(
@@ -74,10 +66,7 @@ fn notification(bucket: &str, key: &str) -> Value {
 fn logs_never_contain_credentials_or_records() {
     local_aws();
     logs::capture("info,trail_insights=trace");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     // Insights go to the trail bucket (as the template allows): one bucket, one SeaweedFS volume.
     let (table, trail) = (unique("hyg"), unique("hygtrail"));
     // SAFETY: the only test of this binary; no other thread reads the environment while it is
@@ -169,14 +158,15 @@ fn logs_never_contain_credentials_or_records() {
 
     let invoke = |app: &Arc<App>, event: Value| rt.block_on(handle(app.clone(), event));
     let mut insights = 0;
-    for k in [
+    let files = [
         &history,
         &spike,
         &end,
         &records_string,
         &oversized,
         &top_string,
-    ] {
+    ];
+    for k in files {
         let r = invoke(&app, notification(&trail, k)).unwrap();
         insights += r["insights"].as_u64().unwrap();
     }
@@ -210,14 +200,7 @@ fn logs_never_contain_credentials_or_records() {
     let text = logs::text();
     let lines = logs::lines();
     // The capture saw what it must judge: every object, the insights, the failure.
-    for k in [
-        &history,
-        &spike,
-        &end,
-        &records_string,
-        &oversized,
-        &top_string,
-    ] {
+    for k in files {
         assert_eq!(
             logs::matching(&[("message", "object"), ("key", k)]).len(),
             1,
