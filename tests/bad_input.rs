@@ -403,6 +403,18 @@ fn corpus() -> Vec<Case> {
         )),
         Expect::Rejected("decompressed size exceeds the limit of 67108864 bytes"),
     );
+    let (s, t, id) = next("DUPKEY");
+    // serde's derived reader refuses a repeated field, and with it the file (see RELIABILITY.md).
+    add(
+        "a record with a repeated key",
+        log_key("", &s, &id),
+        Some(gz(format!(
+            r#"{{"Records":[{},{{"eventTime":"{t}","eventTime":"{t}","eventSource":"ec2.amazonaws.com","eventName":"RunInstances"}}]}}"#,
+            good(&t, "dk-1")
+        )
+        .as_bytes())),
+        Expect::Rejected("duplicate field `eventTime`"),
+    );
     let (s, t, id) = next("MULTIMEMBER");
     let mut two_members = gz(format!("{{\"Records\":[{},", good(&t, "mm-1")).as_bytes());
     two_members.extend(gz(format!("{}]}}", good(&t, "mm-2")).as_bytes()));
