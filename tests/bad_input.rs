@@ -54,9 +54,16 @@ struct Case {
 
 /// A valid CloudTrail log key delivered at `stamp` (YYYYMMDDTHHmmZ) with a 16-character id.
 fn log_key(prefix: &str, stamp: &str, id: &str) -> String {
+    log_key_in(ACCOUNT, prefix, stamp, id)
+}
+
+/// Another account: its first file is the first its trail state sees.
+const FRESH_ACCOUNT: &str = "210987654321";
+
+fn log_key_in(account: &str, prefix: &str, stamp: &str, id: &str) -> String {
     assert_eq!(id.len(), 16);
     format!(
-        "{prefix}AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/{}/{}/{}/{ACCOUNT}_CloudTrail_us-east-1_{stamp}_{id}.json.gz",
+        "{prefix}AWSLogs/{account}/CloudTrail/us-east-1/{}/{}/{}/{account}_CloudTrail_us-east-1_{stamp}_{id}.json.gz",
         &stamp[0..4],
         &stamp[4..6],
         &stamp[6..8]
@@ -305,8 +312,8 @@ fn corpus() -> Vec<Case> {
     let mut last_year = good(&t, "p-4");
     last_year["eventTime"] = json!("2025-01-05T00:00:00Z");
     add(
-        "times far in the past",
-        log_key("", &s, &id),
+        "times far in the past (the first file of an account)",
+        log_key_in(FRESH_ACCOUNT, "", &s, &id),
         Some(records(&[good(&t, "p-1"), epoch, year_one, last_year])),
         Expect::Processed {
             records: 4,
@@ -659,13 +666,13 @@ impl Env {
             .map_err(|e| e.to_string())
     }
 
-    /// Per-minute counts of every series in DynamoDB.
+    /// Per-minute counts of every series of both test accounts in DynamoDB.
     fn counts(&self) -> BTreeMap<(i64, String), u64> {
-        let scope = TrailScope {
+        let scopes = [ACCOUNT, FRESH_ACCOUNT].map(|account| TrailScope {
             org: None,
-            account: ACCOUNT.into(),
+            account: account.into(),
             region: "us-east-1".into(),
-        };
+        });
         let dynamo = aws_sdk_dynamodb::Client::new(&self.sdk);
         let store = DynamoStore::new(dynamo, &self.table, self.rt.handle().clone(), 15);
         let dir = tempfile::tempdir().unwrap();
@@ -676,12 +683,14 @@ impl Env {
             s.spawn(|| {
                 let engine = Engine::new(Config::default(), &store, &sink);
                 let mut out = BTreeMap::new();
-                for (m, c) in engine
-                    .minute_counts(&scope, Minute(i64::MIN / 4), Minute(i64::MAX / 4))
-                    .unwrap()
-                {
-                    for (sid, s) in c.series {
-                        out.insert((m.0, sid), s.count);
+                for scope in &scopes {
+                    for (m, c) in engine
+                        .minute_counts(scope, Minute(i64::MIN / 4), Minute(i64::MAX / 4))
+                        .unwrap()
+                    {
+                        for (sid, s) in c.series {
+                            *out.entry((m.0, sid)).or_default() += s.count;
+                        }
                     }
                 }
                 out
