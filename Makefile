@@ -1,5 +1,6 @@
 # trail-insights: see README.md. Tools and local servers are installed under .tools/ on demand.
 .PHONY: demo test eval lint validate-template build deploy local-up local-down invoke-local clean
+.PHONY: supply-chain fuzz
 
 CARGO ?= cargo
 SAM := .tools/sam/bin/sam
@@ -19,7 +20,7 @@ eval:
 
 ## test: formatting, lints, template validation and every test (unit, integration against
 ## DynamoDB Local + SeaweedFS, the Lambda under cargo lambda watch, CLI)
-test: lint validate-template
+test: lint validate-template supply-chain
 	scripts/install-tools.sh ddb s3 lambda
 	$(CARGO) test --all-targets
 
@@ -59,3 +60,27 @@ invoke-local: local-up
 
 clean:
 	$(CARGO) clean
+
+## supply-chain: cargo deny (licences, bans, sources, advisories) and cargo audit, offline,
+## against ../shared/advisory-db (ADVISORY_DB overrides); see deny.toml
+ADVISORY_DB ?= $(CURDIR)/../shared/advisory-db
+RUSTSEC := .tools/rustsec/bin
+supply-chain:
+	ADVISORY_DB="$(ADVISORY_DB)" scripts/install-tools.sh rustsec
+	$(CARGO) fetch --locked --quiet
+	$(RUSTSEC)/cargo-deny --offline --locked check --hide-inclusion-graph
+	$(RUSTSEC)/cargo-audit audit --db "$(ADVISORY_DB)" --no-fetch --deny warnings
+
+## fuzz: fuzz the log-file reader for FUZZ_SECONDS (default 60); not part of `make test`.
+## cargo-fuzz needs nightly compiler flags (-Z sanitizer, sancov passes): RUSTC_BOOTSTRAP=1 lets
+## the stable toolchain accept them. FUZZ_SANITIZER=none by default (the reader path is safe
+## Rust; `address` needs a much longer build). Findings are saved under fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGET ?= read_log_file
+FUZZ_SANITIZER ?= none
+fuzz:
+	scripts/install-tools.sh fuzz
+	mkdir -p fuzz/corpus/$(FUZZ_TARGET)
+	cd fuzz && RUSTC_BOOTSTRAP=1 ../.tools/fuzz/bin/cargo-fuzz run --sanitizer $(FUZZ_SANITIZER) \
+	  $(FUZZ_TARGET) corpus/$(FUZZ_TARGET) seeds/$(FUZZ_TARGET) \
+	  -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1

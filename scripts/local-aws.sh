@@ -33,6 +33,10 @@ WEED_FILER_PORT="${WEED_FILER_PORT:-8888}"
 WEED_ADMIN_PORT="${WEED_ADMIN_PORT:-23646}"
 TIMEOUT="${LOCAL_AWS_TIMEOUT:-60}"
 WEED_DATA="$RUN/weed-data"
+# SeaweedFS gives every bucket (collection) its own volumes and, left to itself, allows only
+# free disk / volume size of them: ~10 on a small disk, after which every new bucket fails with
+# "No writable volumes and no free volumes left" (HTTP 500). Test buckets are tiny, so many
+# small volumes (sparse files) are allowed instead.
 # Credentials SeaweedFS enforces (DynamoDB Local accepts any alphanumeric key id).
 ACCESS_KEY="test"
 SECRET_KEY="test"
@@ -224,7 +228,8 @@ start_s3() {
       "-ip=$HOST" "-ip.bind=$HOST" -master.telemetry=false -admin.ui=false -webdav=false \
       "-s3.port=$S3_PORT" "-master.port=$WEED_MASTER_PORT" "-volume.port=$WEED_VOLUME_PORT" \
       "-filer.port=$WEED_FILER_PORT" "-admin.port=$WEED_ADMIN_PORT" \
-      -s3.port.iceberg=0 -s3.port.lance=0
+      -s3.port.iceberg=0 -s3.port.lance=0 \
+      "-volume.max=${WEED_VOLUME_MAX:-1000}" "-master.volumeSizeLimitMB=${WEED_VOLUME_SIZE_MB:-64}"
   fi
   S3_WAIT=1
 }

@@ -215,9 +215,16 @@ impl<'a> Engine<'a> {
         let mut outcome = Outcome::new(key, Status::Processed);
 
         // Pass 1: count the file.
-        let too_old = trail
-            .closed_through
-            .map(|c| c.plus(-i64::from(self.config.metrics_retention_days) * MINUTES_PER_DAY));
+        // Older than the retention before the closed minutes (their items may be pruned), or
+        // before the file's own delivery: such a record is a clock error or garbage, not a late
+        // event, and counting it would move `observed_since` back by years and skip the warm-up.
+        let retention = i64::from(self.config.metrics_retention_days) * MINUTES_PER_DAY;
+        let too_old = Some(
+            trail
+                .closed_through
+                .map_or(log.delivered, |c| c.max(log.delivered))
+                .plus(-retention),
+        );
         let future = log
             .delivered
             .plus(i64::from(self.config.future_tolerance_minutes));

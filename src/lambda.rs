@@ -185,6 +185,14 @@ impl App {
             Status::Skipped(r) | Status::Rejected(r) => r.as_str(),
             _ => "",
         };
+        // Why records were not counted ("invalid record: 2, time in the future: 1"), so a file
+        // whose events vanished can be explained from its log line alone.
+        let ignored = outcome
+            .ignored
+            .iter()
+            .map(|(why, n)| format!("{why}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         if matches!(outcome.status, Status::Rejected(_)) {
             tracing::warn!(bucket = %obj.bucket, key = %obj.key, reason, "object rejected (permanently bad; not retried)");
         }
@@ -195,6 +203,7 @@ impl App {
             reason,
             events = outcome.records,
             counted = outcome.counted,
+            ignored,
             duplicates = outcome.duplicates,
             late = outcome.late,
             minutes_touched = outcome.minutes_touched,
@@ -303,15 +312,28 @@ pub async fn handle(app: Arc<App>, event: Value) -> Result<Value, lambda_runtime
 
 /// JSON logs for CloudWatch; `RUST_LOG`-style filter in `TRAIL_INSIGHTS_LOG` (default info).
 pub fn init_logging() {
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAIL_INSIGHTS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let _ = json_subscriber(filter, std::io::stderr).try_init();
+}
+
+/// The function's log format, one JSON object per line, to any writer: the tests capture
+/// exactly what CloudWatch receives.
+pub fn json_subscriber<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
         .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod aws {
     //! The AWS shells: DynamoDB state, S3 objects and output.
     pub mod dynamo;
+    pub mod error;
     pub mod s3;
 
     use aws_smithy_types::retry::RetryConfig;

@@ -78,6 +78,48 @@ pub fn parse_invocation(event: &Value) -> Invocation {
     inv
 }
 
+/// S3 notification event types (the part before `:`), named in reasons when they match.
+const S3_EVENT_CATEGORIES: &[&str] = &[
+    "ObjectRemoved",
+    "ObjectRestore",
+    "ObjectTagging",
+    "ObjectAcl",
+    "LifecycleExpiration",
+    "LifecycleTransition",
+    "IntelligentTiering",
+    "ReducedRedundancyLostObject",
+    "Replication",
+];
+
+/// S3's EventBridge detail types other than Object Created.
+const S3_DETAIL_TYPES: &[&str] = &[
+    "Object Deleted",
+    "Object Restore Initiated",
+    "Object Restore Completed",
+    "Object Restore Expired",
+    "Object Tags Added",
+    "Object Tags Deleted",
+    "Object ACL Updated",
+    "Object Storage Class Changed",
+    "Object Access Tier Changed",
+];
+
+/// `value` quoted when it is one of `names`, else a placeholder: reasons are logged, and a
+/// message's free text (which could be anything, of any size) never is.
+fn known(value: &str, names: &[&str]) -> String {
+    if names.contains(&value) {
+        format!("{value:?}")
+    } else {
+        "(unrecognised type)".into()
+    }
+}
+
+/// A non-empty string: an empty bucket name or key cannot be fetched (the SDK refuses to build
+/// the request, which would otherwise look like a failure worth retrying).
+fn non_empty(v: &Value) -> Option<&str> {
+    v.as_str().filter(|s| !s.is_empty())
+}
+
 fn malformed(message_id: Option<String>, reason: String) -> Ignored {
     Ignored {
         message_id,
@@ -103,8 +145,8 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
     }
     // EventBridge "Object Created".
     if v.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        let bucket = v.pointer("/detail/bucket/name").and_then(Value::as_str);
-        let key = v.pointer("/detail/object/key").and_then(Value::as_str);
+        let bucket = v.pointer("/detail/bucket/name").and_then(non_empty);
+        let key = v.pointer("/detail/object/key").and_then(non_empty);
         match (v.get("detail-type").and_then(Value::as_str), bucket, key) {
             (Some("Object Created"), Some(b), Some(k)) => inv.objects.push(ObjectRef {
                 bucket: b.into(),
@@ -119,8 +161,8 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
             (other, _, _) => inv.ignored.push(not_for_us(
                 id,
                 format!(
-                    "EventBridge event {:?} is not Object Created",
-                    other.unwrap_or("")
+                    "EventBridge event {} is not Object Created",
+                    known(other.unwrap_or(""), S3_DETAIL_TYPES)
                 ),
             )),
         }
@@ -128,10 +170,10 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
     }
     // CloudTrail's own SNS notification: {"s3Bucket": "...", "s3ObjectKey": ["...", ...]}.
     if let (Some(bucket), Some(keys)) = (
-        v.get("s3Bucket").and_then(Value::as_str),
+        v.get("s3Bucket").and_then(non_empty),
         v.get("s3ObjectKey").and_then(Value::as_array),
     ) {
-        for k in keys.iter().filter_map(Value::as_str) {
+        for k in keys.iter().filter_map(non_empty) {
             inv.objects.push(ObjectRef {
                 bucket: bucket.into(),
                 key: k.into(),
@@ -166,14 +208,18 @@ fn collect(v: &Value, id: Option<String>, inv: &mut Invocation) {
             continue;
         }
         if !event_name.starts_with("ObjectCreated:") {
+            let category = event_name.split(':').next().unwrap_or("");
             inv.ignored.push(not_for_us(
                 id.clone(),
-                format!("{event_name} is not an object creation"),
+                format!(
+                    "{} event is not an object creation",
+                    known(category, S3_EVENT_CATEGORIES)
+                ),
             ));
             continue;
         }
-        let bucket = r.pointer("/s3/bucket/name").and_then(Value::as_str);
-        let key = r.pointer("/s3/object/key").and_then(Value::as_str);
+        let bucket = r.pointer("/s3/bucket/name").and_then(non_empty);
+        let key = r.pointer("/s3/object/key").and_then(non_empty);
         match (bucket, key) {
             (Some(b), Some(k)) => inv.objects.push(ObjectRef {
                 bucket: b.into(),
@@ -255,11 +301,34 @@ mod tests {
         del["Records"][0]["eventName"] = json!("ObjectRemoved:Delete");
         let inv = parse_invocation(&del);
         assert!(inv.objects.is_empty() && !inv.ignored[0].malformed);
+        assert_eq!(
+            inv.ignored[0].reason,
+            "\"ObjectRemoved\" event is not an object creation"
+        );
+        del["Records"][0]["eventName"] = json!("ObjectRemoved:AKIAFAKEVALUE");
+        assert!(!parse_invocation(&del).ignored[0].reason.contains("AKIA"));
+        del["Records"][0]["eventName"] = json!("AKIAFAKEVALUE");
+        assert_eq!(
+            parse_invocation(&del).ignored[0].reason,
+            "(unrecognised type) event is not an object creation"
+        );
+        let eb = json!({"source": "aws.s3", "detail-type": "secret-ish text"});
+        assert_eq!(
+            parse_invocation(&eb).ignored[0].reason,
+            "EventBridge event (unrecognised type) is not Object Created"
+        );
         let inv = parse_invocation(&json!({"hello": 1}));
         assert!(inv.ignored[0].malformed);
         let inv = parse_invocation(
             &json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}),
         );
         assert!(inv.ignored[0].reason.contains("without bucket"));
+        let mut empty = s3("k");
+        empty["Records"][0]["s3"]["bucket"]["name"] = json!("");
+        let inv = parse_invocation(&empty);
+        assert!(inv.objects.is_empty() && inv.ignored[0].malformed);
+        assert!(inv.ignored[0].reason.contains("without bucket"));
+        let inv = parse_invocation(&s3(""));
+        assert!(inv.objects.is_empty() && inv.ignored[0].malformed);
     }
 }

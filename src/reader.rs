@@ -143,7 +143,10 @@ fn parse<R: Read>(
     on_record: &mut dyn FnMut(RawRecord, u64),
 ) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let found = de.deserialize_map(TopLevel {
+    // `deserialize_any`, not `deserialize_map`: serde_json's type errors for a specific
+    // `deserialize_*` quote a mistyped string in full, which would copy object content (up to
+    // the record cap) into the rejection reason and the logs. The visitors below name the type only.
+    let found = de.deserialize_any(TopLevel {
         state,
         limits,
         on_record,
@@ -246,6 +249,12 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
         }
         Ok(found)
     }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+        Err(wrong_type("the top-level value", "a string, not an object"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<bool, A::Error> {
+        Err(wrong_type("the top-level value", "an array, not an object"))
+    }
 }
 
 struct RecordsSeed<'a> {
@@ -257,8 +266,13 @@ struct RecordsSeed<'a> {
 impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
+        d.deserialize_any(self)
     }
+}
+
+/// The error for a value of the wrong type, naming the type but never quoting the value.
+fn wrong_type<E: de::Error>(what: &str, found: &str) -> E {
+    E::custom(format_args!("{what} is {found}"))
 }
 
 impl<'de> Visitor<'de> for RecordsSeed<'_> {
@@ -284,6 +298,12 @@ impl<'de> Visitor<'de> for RecordsSeed<'_> {
         }
         self.state.record_start.set(None);
         Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(wrong_type("\"Records\"", "a string, not an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(wrong_type("\"Records\"", "an object, not an array"))
     }
 }
 
@@ -396,6 +416,35 @@ mod tests {
         assert!(err.to_string().contains("gzip"), "{err}");
         let err = names(&gz(b"hello world"), limits).unwrap_err();
         assert!(matches!(err, ReadError::BadFormat(_)), "{err}");
+    }
+
+    #[test]
+    fn rejection_reasons_never_quote_the_content() {
+        let secret = "AKIAIOSFODNN7EXAMPLE-wJalrXUtnFEMI";
+        for data in [
+            format!(r#"{{"Records":"{secret}"}}"#),
+            format!(r#"{{"Records":{{"k":"{secret}"}}}}"#),
+            format!(r#"{{"Records":[{{"eventName":"A"}}], "x": "{secret}" }} "{secret}""#),
+        ] {
+            for bytes in [data.as_bytes().to_vec(), gz(data.as_bytes())] {
+                let err = names(&bytes, ReadLimits::default()).unwrap_err();
+                assert!(matches!(err, ReadError::BadFormat(_)), "{err}");
+                assert!(!err.to_string().contains("AKIA"), "{err}");
+            }
+        }
+        let top_string = gz(format!(r#""{secret}""#).as_bytes());
+        let err = names(&top_string, ReadLimits::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("top-level value is a string"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("AKIA"), "{err}");
+        let err = names(br#"{"Records":"x"}"#, ReadLimits::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("\"Records\" is a string, not an array"),
+            "{err}"
+        );
     }
 
     #[test]

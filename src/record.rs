@@ -195,23 +195,11 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Accepts a string; any other JSON value (number, object, null) reads as absent.
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+/// Visitor methods that read a JSON value as absent (`Ok(None)`), one group per kind; arrays and
+/// objects are drained with `IgnoredAny`, which never builds them and never recurses.
+macro_rules! read_as_absent {
+    ($de:lifetime; $($kind:ident),*) => { $(read_as_absent!(@ $de; $kind);)* };
+    (@ $de:lifetime; scalars) => {
         fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
             Ok(None)
         }
@@ -227,39 +215,95 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
         }
-        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-            d.deserialize_any(V)
+        fn visit_some<D2: Deserializer<$de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
         }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+    };
+    (@ $de:lifetime; bool) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+    (@ $de:lifetime; str) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+    (@ $de:lifetime; seq) => {
+        fn visit_seq<A: de::SeqAccess<$de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
             while a.next_element::<IgnoredAny>()?.is_some() {}
             Ok(None)
         }
-        fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+    };
+    (@ $de:lifetime; map) => {
+        fn visit_map<A: de::MapAccess<$de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
             while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             Ok(None)
         }
+    };
+}
+
+/// Accepts a string; any other JSON value (number, object, null) reads as absent.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        read_as_absent!('de; scalars, bool, seq, map);
     }
     d.deserialize_any(V)
 }
 
 /// Accepts `true`/`false` and the strings `"true"`/`"false"`; anything else reads as absent.
+/// Other values are skipped without being built (no recursion, whatever their depth).
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    let s: Option<serde_json::Value> = Option::deserialize(d)?;
-    Ok(match s {
-        Some(serde_json::Value::Bool(b)) => Some(b),
-        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
-        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    })
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(if v.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if v.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                None
+            })
+        }
+        read_as_absent!('de; scalars, seq, map);
+    }
+    d.deserialize_any(V)
 }
 
-/// A `userIdentity` that is not an object reads as absent.
+/// A `userIdentity` that is not an object reads as absent. Read field by field (the fields are
+/// lenient themselves) rather than through a `serde_json::Value`, whose recursion limit would
+/// fail the whole file on one deeply nested identity.
 fn lenient_identity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawIdentity>, D::Error> {
-    let v: Option<serde_json::Value> = Option::deserialize(d)?;
-    Ok(match v {
-        Some(v @ serde_json::Value::Object(_)) => serde_json::from_value(v).ok(),
-        _ => None,
-    })
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<RawIdentity>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
+            RawIdentity::deserialize(de::value::MapAccessDeserializer::new(a)).map(Some)
+        }
+        read_as_absent!('de; scalars, bool, str, seq);
+    }
+    d.deserialize_any(V)
 }
 
 #[cfg(test)]
@@ -345,6 +389,32 @@ mod tests {
         let bad_time =
             parse(r#"{"eventTime":"soon","eventSource":"a","eventName":"b","readOnly":false}"#);
         assert_eq!(classify_record(bad_time, || 0), Err(Ignored::Invalid));
+    }
+
+    #[test]
+    fn deeply_nested_fields_read_as_absent_without_recursing() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let deep_map = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let json = format!(
+            r#"{{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances",
+            "readOnly":false,"managementEvent":{},"userAgent":{},"requestParameters":{},
+            "userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","sessionContext":{}}}}}"#,
+            deep(50_000),
+            deep_map(50_000),
+            deep(50_000),
+            deep_map(50_000)
+        );
+        let r = parse(&json);
+        assert_eq!(r.management_event, None);
+        assert_eq!(r.user_agent, None);
+        let e = classify_record(r, || 0).unwrap();
+        assert_eq!(e.caller, "arn:aws:iam::1:user/a");
+        let r = parse(&format!(
+            r#"{{"userIdentity":{},"readOnly":"TRUE"}}"#,
+            deep(50_000)
+        ));
+        assert!(r.user_identity.is_none());
+        assert_eq!(r.read_only, Some(true));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! The engine is synchronous; each call here blocks the calling thread on the SDK future, so the
 //! engine must run on a blocking thread (`spawn_blocking`) or outside the runtime.
 
+use super::error::describe;
 use crate::store::{Item, StateStore, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -113,9 +114,9 @@ fn item_of(map: &HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
 }
 
 /// Throttling, timeouts and service errors are worth retrying; a missing table is not.
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     table: &str,
-    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+    e: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> StoreError {
     let code = e.code().unwrap_or_default().to_string();
     if code == "ResourceNotFoundException" {
@@ -125,9 +126,9 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
         code.as_str(),
         "AccessDeniedException" | "UnrecognizedClientException" | "ValidationException"
     ) {
-        return StoreError::Permanent(format!("DynamoDB {code}: {}", DisplayErrorContext(&e)));
+        return StoreError::Permanent(format!("DynamoDB: {}", describe(&e)));
     }
-    StoreError::Transient(format!("DynamoDB: {}", DisplayErrorContext(&e)))
+    StoreError::Transient(format!("DynamoDB: {}", describe(&e)))
 }
 
 impl StateStore for DynamoStore {

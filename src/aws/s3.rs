@@ -1,5 +1,6 @@
 //! S3 as the object source (streaming GetObject) and as the Insights sink.
 
+use super::error::describe;
 use crate::insight::InsightFile;
 use crate::sink::{InsightSink, SinkError};
 use aws_sdk_s3::Client;
@@ -36,7 +37,7 @@ pub fn open_object(
         }
         Err(e) => Err(io::Error::other(format!(
             "GetObject s3://{bucket}/{key}: {}",
-            DisplayErrorContext(&e)
+            describe(&e)
         ))),
     }
 }
@@ -102,7 +103,7 @@ impl InsightSink for S3Sink {
             .map(|_| ())
             .map_err(|e| SinkError {
                 key: format!("s3://{}/{key}", self.bucket),
-                reason: DisplayErrorContext(&e).to_string(),
+                reason: describe(&e),
             })
     }
 
@@ -120,7 +121,7 @@ impl InsightSink for S3Sink {
             .map(|_| ())
             .map_err(|e| SinkError {
                 key: format!("s3://{}/{key}", self.bucket),
-                reason: DisplayErrorContext(&e).to_string(),
+                reason: describe(&e),
             })
     }
 }

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: real log files on disk, a shared demo trail.
 #![allow(dead_code)]
 
+pub mod logs;
+
 use flate2::{Compression, write::GzEncoder};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -173,3 +175,34 @@ pub fn local_aws() {
 
 pub mod spike;
 pub mod watch;
+
+/// A name unique to this process and moment (DynamoDB Local and SeaweedFS are shared servers).
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// A multi-threaded Tokio runtime for the AWS SDK.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// An AccessDenied `GetSecretValue` at 2026-01-09T10:00:`second` by an assumed role: the
+/// error-rate spike the tests raise.
+pub fn access_denied(second: u32, id: &str) -> Value {
+    event(
+        &format!("2026-01-09T10:00:{second:02}Z"),
+        "secretsmanager.amazonaws.com",
+        "GetSecretValue",
+        true,
+        Some("AccessDenied"),
+        "arn:aws:sts::123456789012:assumed-role/App/i-1",
+        id,
+    )
+}
