@@ -53,3 +53,9 @@ invoke-local: local-up
 
 clean:
 	$(CARGO) clean
+
+## bench: realistic corpus, criterion hot paths, replay vs gzip -dc vs Python on one core,
+## the AWS path's requests and cost per 100,000 events (see BENCHMARKS.md; ~10 minutes)
+.PHONY: bench
+bench:
+	bench/run.sh

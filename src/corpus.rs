@@ -1017,11 +1017,7 @@ impl<'a> Generator<'a> {
             }
             Params::LogStream | Params::Table | Params::Bucket | Params::None => s.push_str("null"),
             _ => {
-                let _ = write!(
-                    s,
-                    "{{\"arn\":\"arn:aws:{svc}:{region}:{acct}:resource/",
-                    svc = "service"
-                );
+                let _ = write!(s, "{{\"arn\":\"arn:aws:service:{region}:{acct}:resource/");
                 self.uuid(s);
                 s.push_str("\",\"version\":\"");
                 self.uuid(s);
