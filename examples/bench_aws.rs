@@ -89,9 +89,9 @@ const PROFILES: [Profile; 3] = [
     },
 ];
 
-/// Files measured per profile are those after the first hour of deliveries: the first files
+/// Files measured per profile are those after the first half hour of deliveries: the first files
 /// create every item and are not what an account pays for day to day.
-const WARMUP_FILES: u64 = 12;
+const WARMUP_FILES: u64 = 6;
 
 /// Counts the store's requests by kind; the capacity units come from DynamoDB's own
 /// `ConsumedCapacity` (`take_consumed_capacity`).
@@ -491,7 +491,7 @@ fn scale(f: &PerFile, k: f64) -> PerFile {
 
 fn tables(results: &[ProfileResult]) -> String {
     let mut s = String::new();
-    s.push_str("Per log file (mean over the files after the first hour):\n\n");
+    s.push_str("Per log file (mean over the files after the first half hour):\n\n");
     s.push_str("| account | events/file | counted | minutes | series | S3 GET | S3 PUT | S3 DELETE | DDB GetItem | DDB Query | DDB PutItem (max) | DDB DeleteItem | DDB requests | RCU | WCU | CPU ms (x86_64) | wall ms (local) |\n");
     s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in results {
