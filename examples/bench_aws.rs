@@ -436,54 +436,41 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+impl PerFile {
+    /// Every figure, in a fixed order (for sums and means).
+    fn figures(&mut self) -> [&mut f64; 17] {
+        [
+            &mut self.events,
+            &mut self.counted,
+            &mut self.minutes_touched,
+            &mut self.series_touched,
+            &mut self.insights,
+            &mut self.s3_get,
+            &mut self.s3_put,
+            &mut self.s3_delete,
+            &mut self.dynamo_get,
+            &mut self.dynamo_query,
+            &mut self.dynamo_put,
+            &mut self.dynamo_delete,
+            &mut self.dynamo_requests,
+            &mut self.rcu,
+            &mut self.wcu,
+            &mut self.cpu_s,
+            &mut self.wall_s,
+        ]
+    }
+}
+
 fn add(sum: &mut PerFile, f: &PerFile) {
-    let pairs: [(&mut f64, f64); 17] = [
-        (&mut sum.events, f.events),
-        (&mut sum.counted, f.counted),
-        (&mut sum.minutes_touched, f.minutes_touched),
-        (&mut sum.series_touched, f.series_touched),
-        (&mut sum.insights, f.insights),
-        (&mut sum.s3_get, f.s3_get),
-        (&mut sum.s3_put, f.s3_put),
-        (&mut sum.s3_delete, f.s3_delete),
-        (&mut sum.dynamo_get, f.dynamo_get),
-        (&mut sum.dynamo_query, f.dynamo_query),
-        (&mut sum.dynamo_put, f.dynamo_put),
-        (&mut sum.dynamo_delete, f.dynamo_delete),
-        (&mut sum.dynamo_requests, f.dynamo_requests),
-        (&mut sum.rcu, f.rcu),
-        (&mut sum.wcu, f.wcu),
-        (&mut sum.cpu_s, f.cpu_s),
-        (&mut sum.wall_s, f.wall_s),
-    ];
-    for (s, v) in pairs {
-        *s += v;
+    let mut f = f.clone();
+    for (s, v) in sum.figures().into_iter().zip(f.figures()) {
+        *s += *v;
     }
 }
 
 fn scale(f: &PerFile, k: f64) -> PerFile {
-    let mut out = PerFile::default();
-    add(&mut out, f);
-    let fields: [&mut f64; 17] = [
-        &mut out.events,
-        &mut out.counted,
-        &mut out.minutes_touched,
-        &mut out.series_touched,
-        &mut out.insights,
-        &mut out.s3_get,
-        &mut out.s3_put,
-        &mut out.s3_delete,
-        &mut out.dynamo_get,
-        &mut out.dynamo_query,
-        &mut out.dynamo_put,
-        &mut out.dynamo_delete,
-        &mut out.dynamo_requests,
-        &mut out.rcu,
-        &mut out.wcu,
-        &mut out.cpu_s,
-        &mut out.wall_s,
-    ];
-    for v in fields {
+    let mut out = f.clone();
+    for v in out.figures() {
         *v *= k;
     }
     out
