@@ -373,13 +373,31 @@ fn front<'b, T: serde::Deserialize<'b>>(
             let used = stream.byte_offset();
             Ok((used < bytes.len() || !more).then_some((v, used)))
         }
-        Some(Err(e)) if e.is_eof() && more => Ok(None),
+        Some(Err(e)) if more && (e.is_eof() || raised_at_end(bytes, &e)) => Ok(None),
         Some(Err(e)) => Err(e),
         None if more => Ok(None),
         None => Err(serde::de::Error::custom(
             "the input ends where a value should be",
         )),
     }
+}
+
+/// Whether `e` was raised at the last byte of `bytes`: a number cut short by the end of the
+/// buffer (`1.`, `-`, `2e`) is reported as an invalid number rather than as the end of input.
+fn raised_at_end(bytes: &[u8], e: &serde_json::Error) -> bool {
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        line => match bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(line - 2)
+        {
+            Some((i, _)) => i + 1,
+            None => return false,
+        },
+    };
+    line_start + e.column() >= bytes.len()
 }
 
 /// Remembers whether an error came from the object source (network) rather than the decoder.
@@ -495,6 +513,60 @@ mod tests {
         let data = br#"{"Records":[1,"x",[2],null,{"eventName":"A"}]}"#;
         let got = names(data, ReadLimits::default()).unwrap();
         assert_eq!(got, vec![None, None, None, None, Some("A".into())]);
+    }
+
+    /// Hands out one byte per read, so every value straddles a refill of the buffer.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = *first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn values_split_across_reads_parse_the_same() {
+        let data = br#"{ "x" : 12345 , "Records" : [ 12345 , "a\"b" , {"eventName":"A\u00e9","eventTime":"2026-01-05T10:00:00Z","n":-1.5e3} , [ 1 , 2 ] , null , {"eventName":"B"} ] , "y" : [ 67890 ] } "#;
+        let whole = names(data, ReadLimits::default()).unwrap();
+        let mut split = Vec::new();
+        read_records(Trickle(data), ReadLimits::default(), |r, _| {
+            split.push(r.event_name.map(|n| n.into_owned()))
+        })
+        .unwrap();
+        assert_eq!(whole, split);
+        assert_eq!(
+            split,
+            vec![
+                None,
+                None,
+                Some("A\u{e9}".into()),
+                None,
+                None,
+                Some("B".into())
+            ]
+        );
+        let lines = b"{\"Records\":[\n1.5,\n{\"eventName\":\"C\",\"n\":\n-2.5e-3}\n]}";
+        let mut got = Vec::new();
+        read_records(Trickle(lines), ReadLimits::default(), |r, _| {
+            got.push(r.event_name.map(|n| n.into_owned()))
+        })
+        .unwrap();
+        assert_eq!(got, vec![None, Some("C".into())]);
+        let err = read_records(
+            Trickle(&data[..data.len() - 8]),
+            ReadLimits::default(),
+            |_, _| {},
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("ends early"), "{err}");
     }
 
     #[test]
