@@ -84,3 +84,9 @@ fuzz:
 	cd fuzz && RUSTC_BOOTSTRAP=1 ../.tools/fuzz/bin/cargo-fuzz run --sanitizer $(FUZZ_SANITIZER) \
 	  $(FUZZ_TARGET) corpus/$(FUZZ_TARGET) seeds/$(FUZZ_TARGET) \
 	  -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+
+## bench: realistic corpus, criterion hot paths, replay vs gzip -dc vs Python on one core,
+## the AWS path's requests and cost per 100,000 events (see BENCHMARKS.md; ~10 minutes)
+.PHONY: bench
+bench:
+	bench/run.sh

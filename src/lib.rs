@@ -45,6 +45,7 @@ pub mod aws {
 pub mod backfill;
 pub mod cli;
 pub mod config;
+pub mod corpus;
 pub mod counting;
 pub mod demo;
 pub mod detector;

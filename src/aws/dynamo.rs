@@ -62,15 +62,23 @@ impl DynamoStore {
         }
     }
 
-    fn record(&self, c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) {
+    /// Add one request's consumed capacity; `read` says which kind the operation is (GetItem
+    /// and Query read, PutItem and DeleteItem write).
+    fn record(&self, c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>, read: bool) {
         let mut total = self.consumed.lock().unwrap_or_else(|p| p.into_inner());
         total.requests += 1;
         if let Some(c) = c {
             total.read += c.read_capacity_units().unwrap_or(0.0);
             total.write += c.write_capacity_units().unwrap_or(0.0);
-            // DynamoDB Local reports only the total for some operations.
+            // DynamoDB (Local included) reports only the total unless asked for indexes: it
+            // belongs to the operation's kind.
             if c.read_capacity_units().is_none() && c.write_capacity_units().is_none() {
-                total.write += c.capacity_units().unwrap_or(0.0);
+                let units = c.capacity_units().unwrap_or(0.0);
+                if read {
+                    total.read += units;
+                } else {
+                    total.write += units;
+                }
             }
         }
     }
@@ -145,7 +153,7 @@ impl StateStore for DynamoStore {
             .handle
             .block_on(req)
             .map_err(|e| classify(&self.table, e))?;
-        self.record(out.consumed_capacity());
+        self.record(out.consumed_capacity(), true);
         out.item().map(item_of).transpose()
     }
 
@@ -180,14 +188,14 @@ impl StateStore for DynamoStore {
         };
         match self.handle.block_on(req.send()) {
             Ok(out) => {
-                self.record(out.consumed_capacity());
+                self.record(out.consumed_capacity(), false);
                 Ok(())
             }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                self.record(None);
+                self.record(None, false);
                 Err(StoreError::Conflict {
                     pk: pk.into(),
                     sk: sk.into(),
@@ -209,7 +217,7 @@ impl StateStore for DynamoStore {
             .handle
             .block_on(req)
             .map_err(|e| classify(&self.table, e))?;
-        self.record(out.consumed_capacity());
+        self.record(out.consumed_capacity(), false);
         Ok(())
     }
 
@@ -233,7 +241,7 @@ impl StateStore for DynamoStore {
                 .handle
                 .block_on(req)
                 .map_err(|e| classify(&self.table, e))?;
-            self.record(page.consumed_capacity());
+            self.record(page.consumed_capacity(), true);
             for map in page.items() {
                 let sk = match map.get("sk") {
                     Some(AttributeValue::S(s)) => s.clone(),
