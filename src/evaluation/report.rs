@@ -146,11 +146,7 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
     for p in all_patterns() {
         let cells: Vec<String> = methods
             .iter()
-            .map(|(_, sc)| {
-                sc.false_by_pattern
-                    .get(p.label())
-                    .map_or("–".into(), rate)
-            })
+            .map(|(_, sc)| sc.false_by_pattern.get(p.label()).map_or("–".into(), rate))
             .collect();
         let _ = writeln!(md, "| {} | {} |", p.label(), cells.join(" | "));
     }
