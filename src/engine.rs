@@ -546,6 +546,12 @@ impl<'a> Engine<'a> {
             );
             records.push(record);
         }
+        self.sink.flush().map_err(|e| {
+            Abort::Error(ProcessError::Transient {
+                key: key.into(),
+                reason: e.to_string(),
+            })
+        })?;
         Ok(records)
     }
 

@@ -6,10 +6,13 @@
 //! a permanently bad object is logged with its bucket, key and reason, counted, and not retried.
 
 use crate::aws::dynamo::DynamoStore;
+use crate::aws::events::EventBridgePublisher;
 use crate::aws::s3::{S3Sink, open_object};
 use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Outcome, ProcessError, Status};
+use crate::events::PublishingSink;
 use crate::notification::{Invocation, ObjectRef, parse_invocation};
+use crate::sink::InsightSink;
 use crate::store::StateStore;
 use crate::time::Minute;
 use serde_json::{Value, json};
@@ -25,6 +28,10 @@ pub struct FunctionConfig {
     pub destination_bucket: String,
     pub destination_prefix: String,
     pub engine: Config,
+    /// `EVENT_BUS_NAME`: also put each Insights record on this bus (name or ARN).
+    pub event_bus: Option<String>,
+    /// `EVENT_SOURCE`: the `source` of those events.
+    pub event_source: String,
 }
 
 impl FunctionConfig {
@@ -56,11 +63,18 @@ impl FunctionConfig {
                 "DESTINATION_PREFIX must not start with '/'".into(),
             ));
         }
+        let event_bus = get("EVENT_BUS_NAME").filter(|v| !v.is_empty());
+        let event_source = get("EVENT_SOURCE")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| crate::events::DEFAULT_SOURCE.to_string());
+        crate::events::validate_source(&event_source).map_err(ConfigError)?;
         Ok(FunctionConfig {
             table,
             destination_bucket,
             destination_prefix,
             engine: Config::load_from(None, env)?,
+            event_bus,
+            event_source,
         })
     }
 }
@@ -72,6 +86,8 @@ pub struct App {
     pub store: DynamoStore,
     pub sink: S3Sink,
     pub handle: Handle,
+    /// Set when `EVENT_BUS_NAME` is.
+    pub events: Option<EventBridgePublisher>,
 }
 
 impl App {
@@ -97,18 +113,31 @@ impl App {
             &config.destination_bucket,
             &config.destination_prefix,
         );
+        let events = config
+            .event_bus
+            .as_deref()
+            .map(|bus| EventBridgePublisher::new(sdk, handle.clone(), bus));
         App {
             config,
             s3,
             store,
             sink,
             handle,
+            events,
         }
     }
 
     /// Process one invocation on the current (blocking) thread.
     pub fn run(&self, inv: &Invocation) -> Report {
-        let engine = Engine::new(self.config.engine.clone(), &self.store, &self.sink);
+        let publishing = self
+            .events
+            .as_ref()
+            .map(|p| PublishingSink::new(&self.sink, p, &self.config.event_source));
+        let sink: &dyn InsightSink = match &publishing {
+            Some(p) => p,
+            None => &self.sink,
+        };
+        let engine = Engine::new(self.config.engine.clone(), &self.store, sink);
         let mut report = Report::default();
         for ig in &inv.ignored {
             if ig.malformed {

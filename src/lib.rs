@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod aws {
     //! The AWS shells: DynamoDB state, S3 objects and output.
     pub mod dynamo;
+    pub mod events;
     pub mod s3;
 }
 pub mod backfill;
@@ -16,6 +17,7 @@ pub mod counting;
 pub mod demo;
 pub mod detector;
 pub mod engine;
+pub mod events;
 pub mod insight;
 pub mod key;
 pub mod lambda;
