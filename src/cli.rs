@@ -137,6 +137,28 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Draw one insight like the CloudTrail console's Insights graph: the per-minute series
+    /// around it, the baseline average, the insight band with its Start and End, the top callers.
+    Plot {
+        /// The insight's sharedEventID (see `lookup`).
+        #[arg(long)]
+        insight: String,
+        /// Per-minute counts from this state directory (written by `replay`)…
+        #[arg(long, default_value = ".trail-insights", conflicts_with = "table")]
+        state: PathBuf,
+        /// …or from the function's DynamoDB table (where the environment points).
+        #[arg(long)]
+        table: Option<String>,
+        /// Where the Insights files are: a directory (the --out of `replay`) or s3://bucket/prefix.
+        #[arg(long, default_value = "insights")]
+        out: String,
+        /// Organization ID, for organization trails (AWSLogs/o-…/<account>/…).
+        #[arg(long)]
+        org: Option<String>,
+        /// The picture to write: FILE.svg or FILE.png.
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Generate a realistic multi-day trail with injected incidents, replay it and show the
     /// insights found.
     Demo {
@@ -305,6 +327,30 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { dir, days, seed } => demo(dir, days, seed),
+        Command::Plot {
+            insight,
+            state,
+            table,
+            out,
+            org,
+            output,
+        } => {
+            let from = match &table {
+                Some(t) => crate::plot::CountsFrom::Table(t),
+                None => crate::plot::CountsFrom::State(&state),
+            };
+            let g = crate::plot::plot_command(&insight, &out, from, org, &output)?;
+            println!(
+                "{}: {} minutes from {} to {}",
+                output.display(),
+                g.minutes.len(),
+                g.minutes
+                    .first()
+                    .map_or(String::new(), |m| m.0.to_rfc3339()),
+                g.minutes.last().map_or(String::new(), |m| m.0.to_rfc3339())
+            );
+            Ok(())
+        }
         Command::Setup { table, buckets } => crate::backfill::setup(&table, &buckets),
         Command::Backfill {
             location,

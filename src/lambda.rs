@@ -32,6 +32,8 @@ pub struct FunctionConfig {
     pub event_bus: Option<String>,
     /// `EVENT_SOURCE`: the `source` of those events.
     pub event_source: String,
+    /// `PLOT_SVG=true`: write the insight graph (SVG) next to each End record's file.
+    pub plot_svg: bool,
 }
 
 impl FunctionConfig {
@@ -68,6 +70,19 @@ impl FunctionConfig {
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| crate::events::DEFAULT_SOURCE.to_string());
         crate::events::validate_source(&event_source).map_err(ConfigError)?;
+        let plot_svg = match get("PLOT_SVG")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "" | "false" | "0" | "no" => false,
+            "true" | "1" | "yes" => true,
+            other => {
+                return Err(ConfigError(format!(
+                    "PLOT_SVG must be true or false, not `{other}`"
+                )));
+            }
+        };
         Ok(FunctionConfig {
             table,
             destination_bucket,
@@ -75,6 +90,7 @@ impl FunctionConfig {
             engine: Config::load_from(None, env)?,
             event_bus,
             event_source,
+            plot_svg,
         })
     }
 }
@@ -202,6 +218,9 @@ impl App {
         };
         let object_id = format!("{}/{}", obj.bucket, obj.key);
         let outcome = engine.process(&object_id, &obj.key, &open)?;
+        if self.config.plot_svg {
+            self.write_graphs(engine, obj, &outcome);
+        }
         let (rcu, wcu, requests) = self.store.take_consumed_capacity();
         let ms = started.elapsed().as_millis() as u64;
         let status = match &outcome.status {
@@ -237,6 +256,76 @@ impl App {
         );
         println!("{}", emf(&outcome, status, ms, rcu, wcu));
         Ok(outcome)
+    }
+}
+
+impl App {
+    /// The insight graph of each End record, next to its file (`…json.gz` → `….svg`). A graph
+    /// is an illustration: failing to draw or store one is logged, not retried.
+    fn write_graphs(&self, engine: &Engine<'_>, obj: &ObjectRef, outcome: &Outcome) {
+        let Ok(log) = crate::key::classify_key(&obj.key) else {
+            return;
+        };
+        for end in outcome
+            .insights
+            .iter()
+            .filter(|r| r.insight_details.state == "End")
+        {
+            if let Err(e) = self.write_graph(engine, &log.scope, end) {
+                tracing::warn!(insight = %end.shared_event_id, error = %e, "insight graph not written");
+            }
+        }
+    }
+
+    fn write_graph(
+        &self,
+        engine: &Engine<'_>,
+        scope: &crate::key::TrailScope,
+        end: &crate::insight::InsightRecord,
+    ) -> Result<(), String> {
+        use crate::plot::{InsightGraph, render_svg};
+        let d = &end.insight_details;
+        let series = match &d.error_code {
+            Some(code) => {
+                crate::series::SeriesKey::error_rate(&d.event_source, &d.event_name, code)
+            }
+            None => crate::series::SeriesKey::call_rate(&d.event_source, &d.event_name),
+        };
+        let end_minute = Minute::parse_event_time(&end.event_time).ok_or("bad eventTime")?;
+        let duration = d.insight_context.statistics.insight_duration.unwrap_or(1);
+        let start = end_minute.plus(-duration);
+        let window = InsightGraph::window(start, Some(end_minute), end_minute);
+        let id = series.id();
+        let counts: Vec<(Minute, u64)> = engine
+            .minute_counts(scope, window.0, window.1)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(m, c)| (m, c.count_of(&id)))
+            .collect();
+        let graph = InsightGraph::from_records(None, Some(end), window, &counts)
+            .ok_or("record without a usable time")?;
+        let svg = render_svg(&graph)?;
+        let file = crate::insight::insight_file(scope, end.clone()).map_err(|e| e.to_string())?;
+        let key = format!(
+            "{}{}.svg",
+            self.config.destination_prefix,
+            file.key.trim_end_matches(".json.gz")
+        );
+        let req = self
+            .s3
+            .put_object()
+            .bucket(&self.config.destination_bucket)
+            .key(&key)
+            .content_type("image/svg+xml")
+            .body(svg.into_bytes().into())
+            .send();
+        self.handle.block_on(req).map(|_| ()).map_err(|e| {
+            format!(
+                "s3://{}/{key}: {}",
+                self.config.destination_bucket,
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })
     }
 }
 

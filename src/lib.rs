@@ -22,6 +22,7 @@ pub mod insight;
 pub mod key;
 pub mod lambda;
 pub mod notification;
+pub mod plot;
 pub mod reader;
 pub mod record;
 pub mod series;

@@ -134,6 +134,7 @@ fn lambda_path_on_dynamodb_and_s3_equals_replay() {
         engine: Config::default(),
         event_bus: None,
         event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+        plot_svg: false,
     };
     let s = backfill(
         &S3Location {

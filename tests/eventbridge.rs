@@ -169,23 +169,32 @@ fn storm_trail(dir: &Path) -> Vec<String> {
 }
 
 struct Setup {
-    _rt: tokio::runtime::Runtime,
+    rt: tokio::runtime::Runtime,
     app: App,
     logs: String,
     out: String,
+    /// This run's key prefix in both buckets.
+    run: String,
     keys: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
-fn setup(bus: &str) -> Setup {
+fn setup(bus: &str, extra: &[(&str, &str)]) -> Setup {
     recorder();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (table, logs, out) = (unique("ev"), unique("evlogs"), unique("evout"));
+    // Two fixed buckets and a prefix per run: every new bucket is a SeaweedFS collection with
+    // volumes of its own, and a shared server runs out of volumes quickly.
+    let (table, run) = (unique("ev"), unique("run"));
+    let (logs, out) = (
+        "ti-eventbridge-logs".to_string(),
+        "ti-eventbridge-out".to_string(),
+    );
     let dir = tempfile::tempdir().unwrap();
-    let keys = storm_trail(dir.path());
+    let files = storm_trail(dir.path());
+    let keys: Vec<String> = files.iter().map(|k| format!("{run}/{k}")).collect();
     let sdk = rt.block_on(aws_config::load_defaults(
         aws_config::BehaviorVersion::latest(),
     ));
@@ -195,32 +204,34 @@ fn setup(bus: &str) -> Setup {
             .unwrap();
         let s3 = trail_insights::aws::s3::client(&sdk);
         for b in [&logs, &out] {
-            s3.create_bucket().bucket(b).send().await.unwrap();
+            let _ = s3.create_bucket().bucket(b).send().await;
         }
-        for k in &keys {
+        for (k, f) in keys.iter().zip(&files) {
             s3.put_object()
                 .bucket(&logs)
                 .key(k)
-                .body(std::fs::read(dir.path().join(k)).unwrap().into())
+                .body(std::fs::read(dir.path().join(f)).unwrap().into())
                 .send()
                 .await
                 .unwrap();
         }
     });
-    let config = FunctionConfig::from_vars(&[
+    let mut vars: Vec<(String, String)> = vec![
         ("TABLE_NAME".into(), table),
         ("DESTINATION_BUCKET".into(), out.clone()),
-        ("DESTINATION_PREFIX".into(), "insights/".into()),
+        ("DESTINATION_PREFIX".into(), format!("{run}/insights/")),
         ("EVENT_BUS_NAME".into(), bus.into()),
-    ])
-    .unwrap();
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config = FunctionConfig::from_vars(&vars).unwrap();
     assert_eq!(config.engine, Config::default());
     let app = App::new(config, &sdk, rt.handle().clone());
     Setup {
-        _rt: rt,
+        rt,
         app,
         logs,
         out,
+        run,
         keys,
         _dir: dir,
     }
@@ -245,7 +256,7 @@ impl Setup {
     fn written(&self) -> Vec<InsightRecord> {
         insight_records_in_s3(&S3Location {
             bucket: self.out.clone(),
-            prefix: "insights/".into(),
+            prefix: format!("{}/insights/", self.run),
         })
         .unwrap()
     }
@@ -272,7 +283,7 @@ fn sent_to(bus: &str) -> (Vec<Request>, Vec<Value>) {
 #[test]
 fn each_insights_record_is_put_on_the_bus_as_a_signed_put_events_call() {
     let bus = unique("bus");
-    let s = setup(&bus);
+    let s = setup(&bus, &[("PLOT_SVG", "true")]);
     for k in &s.keys {
         let r = s.invoke(std::slice::from_ref(k));
         assert_eq!((r.processed, r.failed), (1, 0), "{k}: {r:?}");
@@ -321,6 +332,43 @@ fn each_insights_record_is_put_on_the_bus_as_a_signed_put_events_call() {
         .map(|r| r.insight_details.state.as_str())
         .collect();
     assert!(states.contains(&"Start") && states.contains(&"End"));
+
+    // PLOT_SVG: the insight graph lies next to the End record's file.
+    let svgs = s.rt.block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let s3 = trail_insights::aws::s3::client(&sdk);
+        let list = s3
+            .list_objects_v2()
+            .bucket(&s.out)
+            .prefix(format!("{}/insights/", s.run))
+            .send()
+            .await
+            .unwrap();
+        let keys: Vec<String> = list
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect();
+        let mut svgs = Vec::new();
+        for k in keys.iter().filter(|k| k.ends_with(".svg")) {
+            assert!(
+                keys.contains(&format!("{}.json.gz", k.trim_end_matches(".svg"))),
+                "{k} is next to an Insights file: {keys:?}"
+            );
+            let body = s3.get_object().bucket(&s.out).key(k).send().await.unwrap();
+            let bytes = body.body.collect().await.unwrap().into_bytes();
+            svgs.push(String::from_utf8(bytes.to_vec()).unwrap());
+        }
+        svgs
+    });
+    assert_eq!(svgs.len(), 1, "one graph, for the End");
+    let end = published
+        .iter()
+        .find(|r| r.insight_details.state == "End")
+        .unwrap();
+    assert!(svgs[0].starts_with("<svg"));
+    assert!(svgs[0].contains(&format!(" End {}", &end.event_time[11..16])));
+    assert!(svgs[0].contains("GetSecretValue"));
 }
 
 #[test]
@@ -331,7 +379,7 @@ fn failed_entries_are_retried_and_a_refused_bus_fails_the_invocation_until_it_ac
         .lock()
         .unwrap()
         .insert(bus.clone(), ("ThrottlingException".into(), 1));
-    let s = setup(&bus);
+    let s = setup(&bus, &[]);
     // Baseline file, then the storm: the Start's entry is throttled once and retried alone.
     assert_eq!(s.invoke(&s.keys[..1]).failed, 0);
     let r = s.invoke(&s.keys[1..2]);
