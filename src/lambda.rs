@@ -177,6 +177,9 @@ impl App {
                 }
             }
         }
+        if let Some(request) = &inv.backfill {
+            self.backfill(&engine, request, &mut report);
+        }
         if inv.sweep {
             let started = Instant::now();
             match engine.sweep(Minute::from_datetime(chrono::Utc::now())) {
@@ -260,6 +263,66 @@ impl App {
 }
 
 impl App {
+    /// A one-off backfill: the log files under the request's bucket/prefix, in delivery order,
+    /// through the same per-object path as notifications, until the time budget is spent.
+    fn backfill(
+        &self,
+        engine: &Engine<'_>,
+        request: &crate::backfill::BackfillRequest,
+        report: &mut Report,
+    ) {
+        let started = Instant::now();
+        let location = crate::aws::s3::S3Location {
+            bucket: request.bucket.clone(),
+            prefix: request.prefix.clone(),
+        };
+        let keys = match self
+            .handle
+            .block_on(crate::aws::s3::list_keys(&self.s3, &location))
+        {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::error!(error = %e, "backfill listing failed; will be retried");
+                report.failed += 1;
+                report.failed_without_message = true;
+                return;
+            }
+        };
+        let oldest = Minute::from_datetime(chrono::Utc::now()).plus(-request.since_minutes);
+        let files = crate::backfill::select_log_files(&keys, oldest);
+        let mut progress = BackfillProgress {
+            listed: keys.len(),
+            selected: files.len(),
+            remaining: 0,
+        };
+        for (i, (_, key)) in files.iter().enumerate() {
+            if started.elapsed().as_secs() >= request.budget_seconds {
+                progress.remaining = files.len() - i;
+                break;
+            }
+            let obj = ObjectRef {
+                bucket: request.bucket.clone(),
+                key: key.clone(),
+                message_id: None,
+            };
+            match self.process_object(engine, &obj) {
+                Ok(outcome) => report.add(&outcome),
+                Err(e) => {
+                    tracing::error!(bucket = %obj.bucket, key = %obj.key, error = %e, "backfill object failed; invoke again to retry");
+                    report.failed += 1;
+                    report.failed_without_message = true;
+                }
+            }
+        }
+        tracing::info!(
+            listed = progress.listed,
+            selected = progress.selected,
+            remaining = progress.remaining,
+            "backfill"
+        );
+        report.backfill = Some(progress);
+    }
+
     /// The insight graph of each End record, next to its file (`…json.gz` → `….svg`). A graph
     /// is an illustration: failing to draw or store one is logged, not retried.
     fn write_graphs(&self, engine: &Engine<'_>, obj: &ObjectRef, outcome: &Outcome) {
@@ -340,6 +403,19 @@ pub struct Report {
     pub insights: usize,
     pub failed_messages: BTreeSet<String>,
     pub failed_without_message: bool,
+    /// Set for a backfill invocation.
+    pub backfill: Option<BackfillProgress>,
+}
+
+/// How far a backfill invocation got.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BackfillProgress {
+    /// Objects under the prefix.
+    pub listed: usize,
+    /// Log files delivered within `since`.
+    pub selected: usize,
+    /// Files not reached within the time budget: invoke again to continue.
+    pub remaining: usize,
 }
 
 impl Report {
@@ -414,9 +490,14 @@ pub async fn handle(app: Arc<App>, event: Value) -> Result<Value, lambda_runtime
         )
         .into());
     }
-    Ok(
-        json!({ "processed": report.processed, "skipped": report.skipped, "rejected": report.rejected, "insights": report.insights }),
-    )
+    let mut answer = json!({ "processed": report.processed, "skipped": report.skipped, "rejected": report.rejected, "insights": report.insights });
+    if let Some(b) = &report.backfill {
+        answer["listed"] = json!(b.listed);
+        answer["selected"] = json!(b.selected);
+        answer["remaining"] = json!(b.remaining);
+        answer["complete"] = json!(b.remaining == 0);
+    }
+    Ok(answer)
 }
 
 /// JSON logs for CloudWatch; `RUST_LOG`-style filter in `TRAIL_INSIGHTS_LOG` (default info).

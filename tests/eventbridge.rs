@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{event, local_aws, write_log};
+use common::{local_aws, storm_trail};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use trail_insights::aws::s3::S3Location;
 use trail_insights::backfill::insight_records_in_s3;
@@ -128,44 +127,6 @@ fn unique(name: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("{name}-{}-{nanos}", std::process::id())
-}
-
-/// A quiet week, an AccessDenied storm at 10:00 on day 9, and a later file that closes it:
-/// one Start and one End. Returns the keys in delivery order.
-fn storm_trail(dir: &Path) -> Vec<String> {
-    let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
-    let mut keys = Vec::new();
-    let mut f = |stamp: &str, u: &str, records: &[Value]| {
-        let p = write_log(dir, "123456789012", "us-east-1", stamp, u, records);
-        keys.push(p.strip_prefix(dir).unwrap().to_string_lossy().to_string());
-    };
-    let create =
-        |t: &str, id: &str| event(t, "iam.amazonaws.com", "CreateUser", false, None, arn, id);
-    f(
-        "20260101T0005Z",
-        "EVBRIDGEEVBRIDG1",
-        &[create("2026-01-01T00:00:00Z", "c-1")],
-    );
-    let denied: Vec<Value> = (0..20)
-        .map(|i| {
-            event(
-                &format!("2026-01-09T10:00:{:02}Z", i * 2),
-                "secretsmanager.amazonaws.com",
-                "GetSecretValue",
-                true,
-                Some("AccessDenied"),
-                arn,
-                &format!("d-{i}"),
-            )
-        })
-        .collect();
-    f("20260109T1005Z", "EVBRIDGEEVBRIDG2", &denied);
-    f(
-        "20260109T1040Z",
-        "EVBRIDGEEVBRIDG3",
-        &[create("2026-01-09T10:35:00Z", "c-2")],
-    );
-    keys
 }
 
 struct Setup {
