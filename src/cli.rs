@@ -1,6 +1,6 @@
 //! The `trail-insights` command line. The binary only calls [`main`].
 
-use crate::config::{Config, KNOBS};
+use crate::config::Config;
 use crate::engine::{Engine, Outcome, Status};
 use crate::insight::{InsightRecord, parse_insight_file};
 use crate::key::{TrailScope, classify_key};
@@ -31,7 +31,7 @@ fn config_help() -> String {
     let mut s = String::from(
         "Configuration: every knob can be set in a TOML file (--config) or as an environment variable of\nthe same name; the environment wins.\n",
     );
-    for (name, meaning) in KNOBS {
+    for (name, meaning) in crate::config::all_knobs() {
         s.push_str(&format!("  {name:<26} {meaning}\n"));
     }
     s

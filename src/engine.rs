@@ -407,6 +407,9 @@ impl<'a> Engine<'a> {
                 Ok(e) if too_old.is_some_and(|o| e.minute < o) => {
                     *ignored.entry("older than the retention").or_default() += 1
                 }
+                Ok(e) if self.config.suppression.suppresses(&e) => {
+                    *ignored.entry("suppressed").or_default() += 1
+                }
                 Ok(e) => {
                     if keep(&e, index) {
                         counted += 1;

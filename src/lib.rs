@@ -28,4 +28,5 @@ pub mod record;
 pub mod series;
 pub mod sink;
 pub mod store;
+pub mod suppression;
 pub mod time;
