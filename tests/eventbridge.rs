@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{local_aws, storm_trail};
+use common::{local_aws, unique, upload_storm};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -121,14 +121,6 @@ fn serve(rec: &Recorder, conn: TcpStream) {
     }
 }
 
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
-
 struct Setup {
     rt: tokio::runtime::Runtime,
     app: App,
@@ -137,7 +129,6 @@ struct Setup {
     /// This run's key prefix in both buckets.
     run: String,
     keys: Vec<String>,
-    _dir: tempfile::TempDir,
 }
 
 fn setup(bus: &str, extra: &[(&str, &str)]) -> Setup {
@@ -146,37 +137,15 @@ fn setup(bus: &str, extra: &[(&str, &str)]) -> Setup {
         .enable_all()
         .build()
         .unwrap();
-    // Two fixed buckets and a prefix per run: every new bucket is a SeaweedFS collection with
-    // volumes of its own, and a shared server runs out of volumes quickly.
     let (table, run) = (unique("ev"), unique("run"));
     let (logs, out) = (
         "ti-eventbridge-logs".to_string(),
         "ti-eventbridge-out".to_string(),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let files = storm_trail(dir.path());
-    let keys: Vec<String> = files.iter().map(|k| format!("{run}/{k}")).collect();
     let sdk = rt.block_on(aws_config::load_defaults(
         aws_config::BehaviorVersion::latest(),
     ));
-    rt.block_on(async {
-        trail_insights::aws::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
-            .await
-            .unwrap();
-        let s3 = trail_insights::aws::s3::client(&sdk);
-        for b in [&logs, &out] {
-            let _ = s3.create_bucket().bucket(b).send().await;
-        }
-        for (k, f) in keys.iter().zip(&files) {
-            s3.put_object()
-                .bucket(&logs)
-                .key(k)
-                .body(std::fs::read(dir.path().join(f)).unwrap().into())
-                .send()
-                .await
-                .unwrap();
-        }
-    });
+    let keys = upload_storm(&rt, &sdk, &table, &logs, &out, &run);
     let mut vars: Vec<(String, String)> = vec![
         ("TABLE_NAME".into(), table),
         ("DESTINATION_BUCKET".into(), out.clone()),
@@ -194,7 +163,6 @@ fn setup(bus: &str, extra: &[(&str, &str)]) -> Setup {
         out,
         run,
         keys,
-        _dir: dir,
     }
 }
 

@@ -5,20 +5,12 @@
 
 mod common;
 
-use common::{local_aws, storm_trail};
+use common::{local_aws, unique, upload_storm};
 use serde_json::json;
 use std::sync::Arc;
 use trail_insights::aws::s3::S3Location;
 use trail_insights::backfill::insight_records_in_s3;
 use trail_insights::lambda::{App, FunctionConfig, handle};
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
 
 #[test]
 fn backfill_invocation_processes_the_trail_in_order_and_resumes() {
@@ -30,28 +22,12 @@ fn backfill_invocation_processes_the_trail_in_order_and_resumes() {
     // Fixed buckets, a prefix per run (new buckets exhaust a shared SeaweedFS's volumes).
     let (table, run) = (unique("bf"), unique("run"));
     let (logs, out) = ("ti-backfill-logs", "ti-backfill-out");
-    let dir = tempfile::tempdir().unwrap();
-    let files = storm_trail(dir.path());
     let sdk = rt.block_on(aws_config::load_defaults(
         aws_config::BehaviorVersion::latest(),
     ));
+    upload_storm(&rt, &sdk, &table, logs, out, &run);
     rt.block_on(async {
-        trail_insights::aws::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
-            .await
-            .unwrap();
         let s3 = trail_insights::aws::s3::client(&sdk);
-        for b in [logs, out] {
-            let _ = s3.create_bucket().bucket(b).send().await;
-        }
-        for f in &files {
-            s3.put_object()
-                .bucket(logs)
-                .key(format!("{run}/{f}"))
-                .body(std::fs::read(dir.path().join(f)).unwrap().into())
-                .send()
-                .await
-                .unwrap();
-        }
         // Not a log file: listed, not selected.
         s3.put_object()
             .bucket(logs)

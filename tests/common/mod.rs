@@ -208,3 +208,48 @@ pub fn storm_trail(dir: &Path) -> Vec<String> {
     );
     keys
 }
+
+/// A name unique to this process and moment (tables, prefixes).
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// The storm trail in S3 for the function's code path: a fresh table, the buckets `logs` and
+/// `out` (fixed names are reused: every new bucket is a SeaweedFS collection with volumes of its
+/// own, and a shared server runs out of them), the trail's files uploaded under `run/`.
+/// Returns the uploaded keys in delivery order.
+pub fn upload_storm(
+    rt: &tokio::runtime::Runtime,
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    logs: &str,
+    out: &str,
+    run: &str,
+) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let files = storm_trail(dir.path());
+    let keys: Vec<String> = files.iter().map(|k| format!("{run}/{k}")).collect();
+    rt.block_on(async {
+        trail_insights::aws::dynamo::create_table(&aws_sdk_dynamodb::Client::new(sdk), table)
+            .await
+            .unwrap();
+        let s3 = trail_insights::aws::s3::client(sdk);
+        for b in [logs, out] {
+            let _ = s3.create_bucket().bucket(b).send().await;
+        }
+        for (k, f) in keys.iter().zip(&files) {
+            s3.put_object()
+                .bucket(logs)
+                .key(k)
+                .body(std::fs::read(dir.path().join(f)).unwrap().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    keys
+}
