@@ -324,6 +324,9 @@ fn main() -> Result<()> {
             destination_bucket: out_bucket.clone(),
             destination_prefix: "trail-insights/".into(),
             engine: Config::default(),
+            event_bus: None,
+            event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+            plot_svg: false,
         };
         let app = App::new(config, &sdk, rt.handle().clone());
         let store = CountingStore {

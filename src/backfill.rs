@@ -77,6 +77,56 @@ pub fn parse_duration_minutes(s: &str) -> Result<i64, String> {
     Ok(n * per)
 }
 
+/// The one-off invocation that backfills from the deployed function:
+/// `{"trail-insights": "backfill", "bucket": "…", "prefix": "AWSLogs/…", "since": "8d"}`
+/// (`prefix` and `since` optional; `budget_seconds`, default 240, bounds one invocation: files
+/// left over are reported as `remaining`, and invoking again continues where it stopped;
+/// 0 processes nothing and reports what would be processed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackfillRequest {
+    pub bucket: String,
+    pub prefix: String,
+    pub since_minutes: i64,
+    pub budget_seconds: u64,
+}
+
+/// Default `budget_seconds`: leaves a minute of the template's 300 s timeout for the last file.
+pub const BACKFILL_BUDGET_SECONDS: u64 = 240;
+
+impl BackfillRequest {
+    pub fn from_event(v: &serde_json::Value) -> Result<BackfillRequest, String> {
+        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+        let bucket = text("bucket")
+            .filter(|b| !b.is_empty())
+            .ok_or("backfill event without \"bucket\"")?;
+        let since_minutes = parse_duration_minutes(text("since").unwrap_or("8d"))
+            .map_err(|e| format!("backfill event \"since\": {e}"))?;
+        let budget_seconds = match v.get("budget_seconds") {
+            None => BACKFILL_BUDGET_SECONDS,
+            Some(b) => b
+                .as_u64()
+                .ok_or("backfill event \"budget_seconds\" must be a whole number of seconds")?,
+        };
+        Ok(BackfillRequest {
+            bucket: bucket.to_string(),
+            prefix: text("prefix").unwrap_or("").to_string(),
+            since_minutes,
+            budget_seconds,
+        })
+    }
+}
+
+/// CloudTrail log files among `keys` delivered at or after `oldest`, in delivery order.
+pub fn select_log_files(keys: &[(String, i64)], oldest: Minute) -> Vec<(Minute, String)> {
+    let mut files: Vec<(Minute, String)> = keys
+        .iter()
+        .filter_map(|(k, _)| classify_key(k).ok().map(|c| (c.delivered, k.clone())))
+        .filter(|(delivered, _)| *delivered >= oldest)
+        .collect();
+    files.sort();
+    files
+}
+
 /// Totals of one backfill.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct BackfillSummary {
@@ -104,12 +154,7 @@ pub fn backfill(
     let (s3, handle) = (&app.s3, &app.handle);
     let keys = rt.block_on(list_keys(s3, location))?;
     let oldest = Minute::from_datetime(chrono::Utc::now()).plus(-since_minutes);
-    let mut files: Vec<(Minute, String)> = keys
-        .iter()
-        .filter_map(|(k, _)| classify_key(k).ok().map(|c| (c.delivered, k.clone())))
-        .filter(|(delivered, _)| *delivered >= oldest)
-        .collect();
-    files.sort();
+    let files = select_log_files(&keys, oldest);
     let mut summary = BackfillSummary {
         listed: keys.len(),
         selected: files.len(),
@@ -201,5 +246,27 @@ mod tests {
         assert!(parse_duration_minutes("0d").is_err());
         assert!(parse_duration_minutes("7w").is_err());
         assert!(parse_duration_minutes("soon").is_err());
+    }
+
+    #[test]
+    fn backfill_events() {
+        let r = BackfillRequest::from_event(&serde_json::json!({
+            "trail-insights": "backfill", "bucket": "b", "prefix": "AWSLogs/1/", "since": "2d"
+        }))
+        .unwrap();
+        assert_eq!(
+            r,
+            BackfillRequest {
+                bucket: "b".into(),
+                prefix: "AWSLogs/1/".into(),
+                since_minutes: 2 * 1440,
+                budget_seconds: BACKFILL_BUDGET_SECONDS
+            }
+        );
+        let e = BackfillRequest::from_event(&serde_json::json!({"since": "2d"})).unwrap_err();
+        assert!(e.contains("bucket"), "{e}");
+        let e = BackfillRequest::from_event(&serde_json::json!({"bucket": "b", "since": "2w"}))
+            .unwrap_err();
+        assert!(e.contains("since"), "{e}");
     }
 }

@@ -1,6 +1,6 @@
 //! The `trail-insights` command line. The binary only calls [`main`].
 
-use crate::config::{Config, KNOBS};
+use crate::config::Config;
 use crate::engine::{Engine, Outcome, Status};
 use crate::insight::{InsightRecord, parse_insight_file};
 use crate::key::{TrailScope, classify_key};
@@ -31,7 +31,7 @@ fn config_help() -> String {
     let mut s = String::from(
         "Configuration: every knob can be set in a TOML file (--config) or as an environment variable of\nthe same name; the environment wins.\n",
     );
-    for (name, meaning) in KNOBS {
+    for (name, meaning) in crate::config::all_knobs() {
         s.push_str(&format!("  {name:<26} {meaning}\n"));
     }
     s
@@ -136,6 +136,28 @@ pub enum Command {
         /// TOML configuration file for the detector knobs (environment variables win).
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Draw one insight like the CloudTrail console's Insights graph: the per-minute series
+    /// around it, the baseline average, the insight band with its Start and End, the top callers.
+    Plot {
+        /// The insight's sharedEventID (see `lookup`).
+        #[arg(long)]
+        insight: String,
+        /// Per-minute counts from this state directory (written by `replay`)…
+        #[arg(long, default_value = ".trail-insights", conflicts_with = "table")]
+        state: PathBuf,
+        /// …or from the function's DynamoDB table (where the environment points).
+        #[arg(long)]
+        table: Option<String>,
+        /// Where the Insights files are: a directory (the --out of `replay`) or s3://bucket/prefix.
+        #[arg(long, default_value = "insights")]
+        out: String,
+        /// Organization ID, for organization trails (AWSLogs/o-…/<account>/…).
+        #[arg(long)]
+        org: Option<String>,
+        /// The picture to write: FILE.svg or FILE.png.
+        #[arg(long)]
+        output: PathBuf,
     },
     /// Generate a realistic multi-day trail with injected incidents, replay it and show the
     /// insights found.
@@ -348,6 +370,30 @@ pub fn run(cli: Cli) -> Result<()> {
             config.as_deref(),
             !counts_only,
         ),
+        Command::Plot {
+            insight,
+            state,
+            table,
+            out,
+            org,
+            output,
+        } => {
+            let from = match &table {
+                Some(t) => crate::plot::CountsFrom::Table(t),
+                None => crate::plot::CountsFrom::State(&state),
+            };
+            let g = crate::plot::plot_command(&insight, &out, from, org, &output)?;
+            println!(
+                "{}: {} minutes from {} to {}",
+                output.display(),
+                g.minutes.len(),
+                g.minutes
+                    .first()
+                    .map_or(String::new(), |m| m.0.to_rfc3339()),
+                g.minutes.last().map_or(String::new(), |m| m.0.to_rfc3339())
+            );
+            Ok(())
+        }
         Command::Setup { table, buckets } => crate::backfill::setup(&table, &buckets),
         Command::Backfill {
             location,

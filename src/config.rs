@@ -53,6 +53,9 @@ pub struct Config {
     pub dedup_window_hours: u32,
     /// Records stamped later than their file's delivery by more than this are skipped.
     pub future_tolerance_minutes: u32,
+    // ---- extensions beyond AWS (issue 7); all off by default ----
+    /// Events left out before counting (`SUPPRESS_*`, `ONLY_EVENT_SOURCES`).
+    pub suppression: crate::suppression::Suppression,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +127,7 @@ impl Default for Config {
             metrics_retention_days: 15,
             dedup_window_hours: 24,
             future_tolerance_minutes: 15,
+            suppression: Default::default(),
         }
     }
 }
@@ -240,10 +244,10 @@ impl Config {
                 .map_err(|e| ConfigError(format!("{origin} is not valid TOML: {e}")))?;
             for (k, v) in table {
                 let name = k.to_ascii_uppercase();
-                if !KNOBS.iter().any(|(n, _)| *n == name) {
+                if !known(&name) {
                     return Err(ConfigError(format!(
                         "{origin}: unknown setting `{k}` (known: {})",
-                        KNOBS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        all_knobs().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
                     )));
                 }
                 let value = match v {
@@ -254,7 +258,7 @@ impl Config {
             }
         }
         for (k, v) in env {
-            if KNOBS.iter().any(|(n, _)| n == k) {
+            if known(k) {
                 settings.insert(k.clone(), (v.clone(), "environment".into()));
             }
         }
@@ -413,8 +417,25 @@ impl Config {
             |v| *v <= 1440,
             "at most 1440",
         )?;
+        // ---- extensions beyond AWS (issue 7) ----
+        for (name, _) in crate::suppression::SUPPRESSION_KNOBS {
+            if let Some((raw, origin)) = s.get(*name) {
+                c.suppression.set(name, raw, origin).map_err(ConfigError)?;
+            }
+        }
         Ok(c)
     }
+}
+
+/// Every setting name: the detector and engine knobs, then the extensions.
+pub fn all_knobs() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    KNOBS
+        .iter()
+        .chain(crate::suppression::SUPPRESSION_KNOBS.iter())
+}
+
+fn known(name: &str) -> bool {
+    all_knobs().any(|(n, _)| *n == name)
 }
 
 fn set<T: std::str::FromStr>(

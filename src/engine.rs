@@ -414,6 +414,9 @@ impl<'a> Engine<'a> {
                 Ok(e) if too_old.is_some_and(|o| e.minute < o) => {
                     *ignored.entry("older than the retention").or_default() += 1
                 }
+                Ok(e) if self.config.suppression.suppresses(&e) => {
+                    *ignored.entry("suppressed").or_default() += 1
+                }
                 Ok(e) => {
                     if keep(&e, index) {
                         counted += 1;
@@ -553,6 +556,12 @@ impl<'a> Engine<'a> {
             );
             records.push(record);
         }
+        self.sink.flush().map_err(|e| {
+            Abort::Error(ProcessError::Transient {
+                key: key.into(),
+                reason: e.to_string(),
+            })
+        })?;
         Ok(records)
     }
 

@@ -6,10 +6,13 @@
 //! a permanently bad object is logged with its bucket, key and reason, counted, and not retried.
 
 use crate::aws::dynamo::DynamoStore;
+use crate::aws::events::EventBridgePublisher;
 use crate::aws::s3::{S3Sink, open_object};
 use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Outcome, ProcessError, Status};
+use crate::events::PublishingSink;
 use crate::notification::{Invocation, ObjectRef, parse_invocation};
+use crate::sink::InsightSink;
 use crate::store::StateStore;
 use crate::time::Minute;
 use serde_json::{Value, json};
@@ -25,6 +28,12 @@ pub struct FunctionConfig {
     pub destination_bucket: String,
     pub destination_prefix: String,
     pub engine: Config,
+    /// `EVENT_BUS_NAME`: also put each Insights record on this bus (name or ARN).
+    pub event_bus: Option<String>,
+    /// `EVENT_SOURCE`: the `source` of those events.
+    pub event_source: String,
+    /// `PLOT_SVG=true`: write the insight graph (SVG) next to each End record's file.
+    pub plot_svg: bool,
 }
 
 impl FunctionConfig {
@@ -56,11 +65,32 @@ impl FunctionConfig {
                 "DESTINATION_PREFIX must not start with '/'".into(),
             ));
         }
+        let event_bus = get("EVENT_BUS_NAME").filter(|v| !v.is_empty());
+        let event_source = get("EVENT_SOURCE")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| crate::events::DEFAULT_SOURCE.to_string());
+        crate::events::validate_source(&event_source).map_err(ConfigError)?;
+        let plot_svg = match get("PLOT_SVG")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "" | "false" | "0" | "no" => false,
+            "true" | "1" | "yes" => true,
+            other => {
+                return Err(ConfigError(format!(
+                    "PLOT_SVG must be true or false, not `{other}`"
+                )));
+            }
+        };
         Ok(FunctionConfig {
             table,
             destination_bucket,
             destination_prefix,
             engine: Config::load_from(None, env)?,
+            event_bus,
+            event_source,
+            plot_svg,
         })
     }
 }
@@ -72,6 +102,8 @@ pub struct App {
     pub store: DynamoStore,
     pub sink: S3Sink,
     pub handle: Handle,
+    /// Set when `EVENT_BUS_NAME` is.
+    pub events: Option<EventBridgePublisher>,
 }
 
 impl App {
@@ -97,18 +129,31 @@ impl App {
             &config.destination_bucket,
             &config.destination_prefix,
         );
+        let events = config
+            .event_bus
+            .as_deref()
+            .map(|bus| EventBridgePublisher::new(sdk, handle.clone(), bus));
         App {
             config,
             s3,
             store,
             sink,
             handle,
+            events,
         }
     }
 
     /// Process one invocation on the current (blocking) thread.
     pub fn run(&self, inv: &Invocation) -> Report {
-        let engine = Engine::new(self.config.engine.clone(), &self.store, &self.sink);
+        let publishing = self
+            .events
+            .as_ref()
+            .map(|p| PublishingSink::new(&self.sink, p, &self.config.event_source));
+        let sink: &dyn InsightSink = match &publishing {
+            Some(p) => p,
+            None => &self.sink,
+        };
+        let engine = Engine::new(self.config.engine.clone(), &self.store, sink);
         let mut report = Report::default();
         for ig in &inv.ignored {
             if ig.malformed {
@@ -131,6 +176,9 @@ impl App {
                     }
                 }
             }
+        }
+        if let Some(request) = &inv.backfill {
+            self.backfill(&engine, request, &mut report);
         }
         if inv.sweep {
             let started = Instant::now();
@@ -173,6 +221,9 @@ impl App {
         };
         let object_id = format!("{}/{}", obj.bucket, obj.key);
         let outcome = engine.process(&object_id, &obj.key, &open)?;
+        if self.config.plot_svg {
+            self.write_graphs(engine, obj, &outcome);
+        }
         let (rcu, wcu, requests) = self.store.take_consumed_capacity();
         let ms = started.elapsed().as_millis() as u64;
         let status = match &outcome.status {
@@ -220,6 +271,136 @@ impl App {
     }
 }
 
+impl App {
+    /// A one-off backfill: the log files under the request's bucket/prefix, in delivery order,
+    /// through the same per-object path as notifications, until the time budget is spent.
+    fn backfill(
+        &self,
+        engine: &Engine<'_>,
+        request: &crate::backfill::BackfillRequest,
+        report: &mut Report,
+    ) {
+        let started = Instant::now();
+        let location = crate::aws::s3::S3Location {
+            bucket: request.bucket.clone(),
+            prefix: request.prefix.clone(),
+        };
+        let keys = match self
+            .handle
+            .block_on(crate::aws::s3::list_keys(&self.s3, &location))
+        {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::error!(error = %e, "backfill listing failed; will be retried");
+                report.failed += 1;
+                report.failed_without_message = true;
+                return;
+            }
+        };
+        let oldest = Minute::from_datetime(chrono::Utc::now()).plus(-request.since_minutes);
+        let files = crate::backfill::select_log_files(&keys, oldest);
+        let mut progress = BackfillProgress {
+            listed: keys.len(),
+            selected: files.len(),
+            remaining: 0,
+        };
+        for (i, (_, key)) in files.iter().enumerate() {
+            if started.elapsed().as_secs() >= request.budget_seconds {
+                progress.remaining = files.len() - i;
+                break;
+            }
+            let obj = ObjectRef {
+                bucket: request.bucket.clone(),
+                key: key.clone(),
+                message_id: None,
+            };
+            match self.process_object(engine, &obj) {
+                Ok(outcome) => report.add(&outcome),
+                Err(e) => {
+                    tracing::error!(bucket = %obj.bucket, key = %obj.key, error = %e, "backfill object failed; invoke again to retry");
+                    report.failed += 1;
+                    report.failed_without_message = true;
+                }
+            }
+        }
+        tracing::info!(
+            listed = progress.listed,
+            selected = progress.selected,
+            remaining = progress.remaining,
+            "backfill"
+        );
+        report.backfill = Some(progress);
+    }
+
+    /// The insight graph of each End record, next to its file (`…json.gz` → `….svg`). A graph
+    /// is an illustration: failing to draw or store one is logged, not retried.
+    fn write_graphs(&self, engine: &Engine<'_>, obj: &ObjectRef, outcome: &Outcome) {
+        let Ok(log) = crate::key::classify_key(&obj.key) else {
+            return;
+        };
+        for end in outcome
+            .insights
+            .iter()
+            .filter(|r| r.insight_details.state == "End")
+        {
+            if let Err(e) = self.write_graph(engine, &log.scope, end) {
+                tracing::warn!(insight = %end.shared_event_id, error = %e, "insight graph not written");
+            }
+        }
+    }
+
+    fn write_graph(
+        &self,
+        engine: &Engine<'_>,
+        scope: &crate::key::TrailScope,
+        end: &crate::insight::InsightRecord,
+    ) -> Result<(), String> {
+        use crate::plot::{InsightGraph, render_svg};
+        let d = &end.insight_details;
+        let series = match &d.error_code {
+            Some(code) => {
+                crate::series::SeriesKey::error_rate(&d.event_source, &d.event_name, code)
+            }
+            None => crate::series::SeriesKey::call_rate(&d.event_source, &d.event_name),
+        };
+        let end_minute = Minute::parse_event_time(&end.event_time).ok_or("bad eventTime")?;
+        let duration = d.insight_context.statistics.insight_duration.unwrap_or(1);
+        let start = end_minute.plus(-duration);
+        let window = InsightGraph::window(start, Some(end_minute), end_minute);
+        let id = series.id();
+        let counts: Vec<(Minute, u64)> = engine
+            .minute_counts(scope, window.0, window.1)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(m, c)| (m, c.count_of(&id)))
+            .collect();
+        let graph = InsightGraph::from_records(None, Some(end), window, &counts)
+            .ok_or("record without a usable time")?;
+        let svg = render_svg(&graph)?;
+        let file = crate::insight::insight_file(scope, end.clone()).map_err(|e| e.to_string())?;
+        let key = format!(
+            "{}{}.svg",
+            self.config.destination_prefix,
+            file.key.trim_end_matches(".json.gz")
+        );
+        let req = self
+            .s3
+            .put_object()
+            .bucket(&self.config.destination_bucket)
+            .key(&key)
+            .content_type("image/svg+xml")
+            .body(svg.into_bytes().into())
+            .send();
+        self.handle.block_on(req).map(|_| ()).map_err(|e| {
+            format!(
+                "s3://{}/{key}: {}",
+                self.config.destination_bucket,
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })
+    }
+}
+
 /// The result of one invocation.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Report {
@@ -231,6 +412,19 @@ pub struct Report {
     pub insights: usize,
     pub failed_messages: BTreeSet<String>,
     pub failed_without_message: bool,
+    /// Set for a backfill invocation.
+    pub backfill: Option<BackfillProgress>,
+}
+
+/// How far a backfill invocation got.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BackfillProgress {
+    /// Objects under the prefix.
+    pub listed: usize,
+    /// Log files delivered within `since`.
+    pub selected: usize,
+    /// Files not reached within the time budget: invoke again to continue.
+    pub remaining: usize,
 }
 
 impl Report {
@@ -305,9 +499,14 @@ pub async fn handle(app: Arc<App>, event: Value) -> Result<Value, lambda_runtime
         )
         .into());
     }
-    Ok(
-        json!({ "processed": report.processed, "skipped": report.skipped, "rejected": report.rejected, "insights": report.insights }),
-    )
+    let mut answer = json!({ "processed": report.processed, "skipped": report.skipped, "rejected": report.rejected, "insights": report.insights });
+    if let Some(b) = &report.backfill {
+        answer["listed"] = json!(b.listed);
+        answer["selected"] = json!(b.selected);
+        answer["remaining"] = json!(b.remaining);
+        answer["complete"] = json!(b.remaining == 0);
+    }
+    Ok(answer)
 }
 
 /// JSON logs for CloudWatch; `RUST_LOG`-style filter in `TRAIL_INSIGHTS_LOG` (default info).

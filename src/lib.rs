@@ -8,6 +8,7 @@ pub mod aws {
     //! The AWS shells: DynamoDB state, S3 objects and output.
     pub mod dynamo;
     pub mod error;
+    pub mod events;
     pub mod s3;
 
     use aws_smithy_types::retry::RetryConfig;
@@ -51,13 +52,16 @@ pub mod demo;
 pub mod detector;
 pub mod engine;
 pub mod evaluation;
+pub mod events;
 pub mod insight;
 pub mod key;
 pub mod lambda;
 pub mod notification;
+pub mod plot;
 pub mod reader;
 pub mod record;
 pub mod series;
 pub mod sink;
 pub mod store;
+pub mod suppression;
 pub mod time;

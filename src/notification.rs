@@ -36,6 +36,8 @@ pub struct Invocation {
     pub sweep: bool,
     /// The event was an SQS batch: report failures per message.
     pub sqs: bool,
+    /// A one-off backfill (`{"trail-insights":"backfill", "bucket": …}`).
+    pub backfill: Option<crate::backfill::BackfillRequest>,
 }
 
 /// The payload of the scheduled sweep (the template's Schedule `Input`).
@@ -43,6 +45,13 @@ pub const SWEEP_MARKER: &str = "trail-insights";
 
 pub fn parse_invocation(event: &Value) -> Invocation {
     let mut inv = Invocation::default();
+    if event.get(SWEEP_MARKER).and_then(Value::as_str) == Some("backfill") {
+        match crate::backfill::BackfillRequest::from_event(event) {
+            Ok(r) => inv.backfill = Some(r),
+            Err(reason) => inv.ignored.push(malformed(None, reason)),
+        }
+        return inv;
+    }
     if event.get(SWEEP_MARKER).and_then(Value::as_str) == Some("sweep")
         || event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
     {

@@ -16,6 +16,12 @@ pub trait InsightSink {
     fn put(&self, file: &InsightFile) -> Result<(), SinkError>;
     /// Withdraw a file written earlier (a Start moved back in time); absent files are fine.
     fn delete(&self, key: &str) -> Result<(), SinkError>;
+    /// Called once after the files of one step (a log file, a flush, a sweep) are written and
+    /// before the state that records them: a sink that batches (EventBridge) sends here, so a
+    /// failure makes the step retry rather than lose the batch.
+    fn flush(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// Writes Insights files under a local directory, in the S3 layout.

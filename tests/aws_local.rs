@@ -128,6 +128,9 @@ fn lambda_path_on_dynamodb_and_s3_equals_replay() {
         destination_bucket: out.clone(),
         destination_prefix: "trail-insights/".into(),
         engine: Config::default(),
+        event_bus: None,
+        event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+        plot_svg: false,
     };
     let s = backfill(
         &S3Location {

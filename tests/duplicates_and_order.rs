@@ -203,6 +203,9 @@ impl Function {
             destination_bucket: BUCKET.into(),
             destination_prefix: format!("{out}/"),
             engine: spike::config(),
+            event_bus: None,
+            event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+            plot_svg: false,
         };
         let app = Arc::new(App::new(config, &sdk, rt.handle().clone()));
         Function { rt, app, out }

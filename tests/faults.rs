@@ -379,6 +379,9 @@ impl Function {
             destination_bucket: BUCKET.into(),
             destination_prefix: format!("{out}/"),
             engine: spike::config(),
+            event_bus: None,
+            event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+            plot_svg: false,
         };
         let app = Arc::new(App::new(config, &through_proxy, rt.handle().clone()));
         Function {

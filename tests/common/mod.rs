@@ -176,7 +176,45 @@ pub fn local_aws() {
 pub mod spike;
 pub mod watch;
 
-/// A name unique to this process and moment (DynamoDB Local and SeaweedFS are shared servers).
+/// A quiet week, an AccessDenied storm at 10:00 on day 9, and a later file that closes it:
+/// one Start and one End. Returns the keys in delivery order.
+pub fn storm_trail(dir: &Path) -> Vec<String> {
+    let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
+    let mut keys = Vec::new();
+    let mut f = |stamp: &str, u: &str, records: &[Value]| {
+        let p = write_log(dir, "123456789012", "us-east-1", stamp, u, records);
+        keys.push(p.strip_prefix(dir).unwrap().to_string_lossy().to_string());
+    };
+    let create =
+        |t: &str, id: &str| event(t, "iam.amazonaws.com", "CreateUser", false, None, arn, id);
+    f(
+        "20260101T0005Z",
+        "EVBRIDGEEVBRIDG1",
+        &[create("2026-01-01T00:00:00Z", "c-1")],
+    );
+    let denied: Vec<Value> = (0..20)
+        .map(|i| {
+            event(
+                &format!("2026-01-09T10:00:{:02}Z", i * 2),
+                "secretsmanager.amazonaws.com",
+                "GetSecretValue",
+                true,
+                Some("AccessDenied"),
+                arn,
+                &format!("d-{i}"),
+            )
+        })
+        .collect();
+    f("20260109T1005Z", "EVBRIDGEEVBRIDG2", &denied);
+    f(
+        "20260109T1040Z",
+        "EVBRIDGEEVBRIDG3",
+        &[create("2026-01-09T10:35:00Z", "c-2")],
+    );
+    keys
+}
+
+/// A name unique to this process and moment (tables, prefixes).
 pub fn unique(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -205,4 +243,40 @@ pub fn access_denied(second: u32, id: &str) -> Value {
         "arn:aws:sts::123456789012:assumed-role/App/i-1",
         id,
     )
+}
+
+/// The storm trail in S3 for the function's code path: a fresh table, the buckets `logs` and
+/// `out` (fixed names are reused: every new bucket is a SeaweedFS collection with volumes of its
+/// own, and a shared server runs out of them), the trail's files uploaded under `run/`.
+/// Returns the uploaded keys in delivery order.
+pub fn upload_storm(
+    rt: &tokio::runtime::Runtime,
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    logs: &str,
+    out: &str,
+    run: &str,
+) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let files = storm_trail(dir.path());
+    let keys: Vec<String> = files.iter().map(|k| format!("{run}/{k}")).collect();
+    rt.block_on(async {
+        trail_insights::aws::dynamo::create_table(&aws_sdk_dynamodb::Client::new(sdk), table)
+            .await
+            .unwrap();
+        let s3 = trail_insights::aws::s3::client(sdk);
+        for b in [logs, out] {
+            let _ = s3.create_bucket().bucket(b).send().await;
+        }
+        for (k, f) in keys.iter().zip(&files) {
+            s3.put_object()
+                .bucket(logs)
+                .key(k)
+                .body(std::fs::read(dir.path().join(f)).unwrap().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    keys
 }
