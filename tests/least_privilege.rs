@@ -31,11 +31,14 @@ const FUNCTION_OPERATIONS: &[(&str, &str)] = &[
     ("put_item", "dynamodb:PutItem"),
     ("delete_item", "dynamodb:DeleteItem"),
     ("query", "dynamodb:Query"),
+    // The one-off backfill invocation lists the trail's log files.
+    ("list_objects_v2", "s3:ListBucket"),
+    // Insights records on EventBridge, when EVENT_BUS_NAME is set.
+    ("put_events", "events:PutEvents"),
 ];
 
 /// Operations only the command line performs, never the function.
 const CLI_ONLY_OPERATIONS: &[(&str, &str)] = &[
-    ("list_objects_v2", "s3:ListBucket"),
     ("create_table", "dynamodb:CreateTable"),
     ("create_bucket", "s3:CreateBucket"),
     ("update_time_to_live", "dynamodb:UpdateTimeToLive"),
@@ -238,6 +241,13 @@ fn expected() -> Vec<Grant> {
             "!Sub(arn:${AWS::Partition}:s3:::${TrailBucketName}/${TrailPrefix}AWSLogs/*)",
             "",
         ),
+        // List the trail's log files (the backfill invocation), under the trail prefix only.
+        g(
+            "",
+            &["s3:ListBucket"],
+            "!Sub(arn:${AWS::Partition}:s3:::${TrailBucketName})",
+            "{StringLike: {s3:prefix: !Sub(${TrailPrefix}AWSLogs/*)}}",
+        ),
         // Write (and replace) Insights files under the destination's CloudTrail-Insight folders.
         g("", &["s3:PutObject", "s3:DeleteObject"], &destination, ""),
         // The state table's items; no scans, no table management, no indexes.
@@ -277,7 +287,7 @@ fn expected() -> Vec<Grant> {
             "!Ref(KmsKeyArn)",
             "{StringEquals: {kms:ViaService: !Sub(s3.${AWS::Region}.amazonaws.com)}}",
         ),
-        // Reserved for publishing Insights records on EventBridge (docs/deploy.md), one bus.
+        // Publishing Insights records on EventBridge (EVENT_BUS_NAME), on that bus only.
         g(
             "HasEventBus",
             &["events:PutEvents"],
