@@ -212,7 +212,7 @@ fn corpus() -> Vec<Case> {
         "Records is null",
         log_key("", &s, &id),
         Some(gz(br#"{"Records":null}"#)),
-        Expect::Rejected("invalid JSON"),
+        Expect::Rejected("\"Records\" is null, not an array"),
     );
     let (s, _, id) = next("TOPARRAY");
     add(
