@@ -135,8 +135,8 @@ pub struct DetectionBaseline {
     pub novelty_max: f64,
     /// The largest minute at any hour in the window.
     pub largest_minute: f64,
-    /// The burst-tail threshold (see [`burst_tail_threshold`]); 0 when the gate does not apply.
-    pub tail_threshold: f64,
+    /// Hours of history in the window (for the burst-tail fit).
+    pub window_hours: f64,
 }
 
 /// `P(X >= c)` for `X ~ Poisson(rate)`.
@@ -189,6 +189,13 @@ fn burst_tail_threshold(maxima: &mut [u64], hours: f64, rate: f64, cfg: &Detecto
     extrapolated.min(TAIL_CAP_TIMES_LARGEST * maxima[0] as f64)
 }
 
+/// The hours of the detection window for minute `t`: 7 days, leaving out the current and the
+/// previous hour (which may still be open).
+fn window(t: Minute) -> (i64, i64) {
+    let h = t.hour();
+    (h - 169, h - 2)
+}
+
 impl SeriesState {
     /// The detection rate and novelty maximum for minute `t`.
     pub fn detection_baseline(
@@ -198,7 +205,7 @@ impl SeriesState {
         cfg: &DetectorConfig,
     ) -> DetectionBaseline {
         let h = t.hour();
-        let (first_hour, last_hour) = (h - 169, h - 2);
+        let (first_hour, last_hour) = window(t);
         let window_start = Minute(first_hour * MINUTES_PER_HOUR).max(ctx.observed_since);
         let window_end = Minute((last_hour + 1) * MINUTES_PER_HOUR);
         let observed = (window_end.0 - window_start.0).max(1) as f64;
@@ -209,14 +216,10 @@ impl SeriesState {
         };
         let (mut sum, mut raw, mut max_all) = (0u64, 0u64, 0u64);
         let (mut near_sum, mut near_hours, mut near_max) = (0u64, 0i64, 0u64);
-        let mut hourly_maxima: Vec<u64> = Vec::new();
         for (&hour, slot) in self.hours.range(first_hour..=last_hour) {
             sum += slot.clipped;
             raw += slot.raw;
             max_all = max_all.max(slot.max);
-            if slot.max > 0 {
-                hourly_maxima.push(slot.max);
-            }
             if near(hour) {
                 near_sum += slot.clipped;
                 near_max = near_max.max(slot.max);
@@ -234,14 +237,29 @@ impl SeriesState {
         } else {
             0.0
         };
-        let rate = flat.max(seasonal).max(floor);
-        let hours = (observed / MINUTES_PER_HOUR as f64).max(1.0);
         DetectionBaseline {
-            rate,
+            rate: flat.max(seasonal).max(floor),
             novelty_max: (near_max as f64).max(cfg.novelty_global_weight * max_all as f64),
             largest_minute: max_all as f64,
-            tail_threshold: burst_tail_threshold(&mut hourly_maxima, hours, rate, cfg),
+            window_hours: (observed / MINUTES_PER_HOUR as f64).max(1.0),
         }
+    }
+
+    /// The burst-tail threshold at minute `t` for baseline `b` (0 when the gate does not apply).
+    /// Kept out of [`Self::detection_baseline`], which also runs for every learned minute: only a
+    /// minute that already passes the other Start gates pays for collecting and sorting maxima.
+    fn tail_threshold(&self, t: Minute, b: &DetectionBaseline, cfg: &DetectorConfig) -> f64 {
+        if cfg.tail_return_weeks <= 0.0 {
+            return 0.0;
+        }
+        let (first_hour, last_hour) = window(t);
+        let mut maxima: Vec<u64> = self
+            .hours
+            .range(first_hour..=last_hour)
+            .map(|(_, slot)| slot.max)
+            .filter(|&m| m > 0)
+            .collect();
+        burst_tail_threshold(&mut maxima, b.window_hours, b.rate, cfg)
     }
 
     /// Whether `count` events in minute `t` meet every Start gate.
@@ -270,8 +288,8 @@ impl SeriesState {
             b.novelty_max + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * b.novelty_max);
         c >= cfg.min_ratio * b.rate
             && c >= novelty
-            && c > b.tail_threshold
             && poisson_tail(count, b.rate) < alpha
+            && c > self.tail_threshold(t, &b, cfg)
     }
 
     /// A still-open minute has `count` events so far: Start now if the evidence is already enough.
