@@ -22,6 +22,9 @@ eval:
 ## DynamoDB Local + SeaweedFS, the Lambda under cargo lambda watch, CLI)
 test: lint validate-template supply-chain
 	scripts/install-tools.sh ddb s3 lambda
+	# The handler as `cargo lambda watch` builds it (no dev-dependency features), so the
+	# tests that start it do not compile it while other tests talk to the local servers.
+	$(CARGO) build --bin trail-insights-lambda
 	$(CARGO) test --all-targets
 
 lint:

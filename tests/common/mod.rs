@@ -15,11 +15,13 @@ use trail_insights::demo::{DemoSpec, DemoTrail, generate};
 pub fn demo_trail() -> &'static (PathBuf, DemoTrail) {
     static TRAIL: OnceLock<(PathBuf, DemoTrail)> = OnceLock::new();
     TRAIL.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("ti-demo-")
-            .tempdir()
-            .unwrap()
-            .keep();
+        // Under the target directory, one per test binary (they run one after another), and
+        // replaced on each run, so repeated runs do not fill the temporary directory.
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_stem().unwrap().to_string_lossy();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("demo-trail-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let trail = generate(&dir, &DemoSpec::default()).unwrap();
         (dir, trail)
     })

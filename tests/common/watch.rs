@@ -10,8 +10,29 @@ pub struct Watch {
     port: u16,
 }
 
+/// Build the handler binary exactly as `cargo lambda watch` does (`cargo run --bin`, no
+/// dev-dependency features), once per test binary. Without this the first invocation compiles
+/// a second feature set of the whole dependency tree while other tests run, starving the local
+/// servers of CPU on a fresh clone (SDK calls then time out).
+fn build_handler() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = Command::new("cargo")
+            .args(["build", "--bin", "trail-insights-lambda"])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building the handler failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
 impl Watch {
     pub fn start(env: &[(&str, String)]) -> Watch {
+        build_handler();
         let port = 9100 + (std::process::id() % 400) as u16;
         let cl = root().join(".tools/cl/bin");
         if !cl.join("cargo-lambda").exists() {
