@@ -70,7 +70,7 @@ fn count(c: &mut Criterion) {
     // Parse once; measure classification and counting of the parsed records.
     let mut events: Vec<CountedEvent> = Vec::new();
     read_records(json.as_slice(), ReadLimits::default(), |r, i| {
-        if let Ok(e) = classify_record(r, || i) {
+        if let Ok(e) = classify_record(r, Default::default(), || i) {
             events.push(e);
         }
     })
@@ -79,7 +79,7 @@ fn count(c: &mut Criterion) {
         b.iter(|| {
             let mut counts = FileCounts::default();
             read_records(json.as_slice(), ReadLimits::default(), |r, i| {
-                if let Ok(e) = classify_record(r, || i) {
+                if let Ok(e) = classify_record(r, Default::default(), || i) {
                     counts.add(&e);
                 }
             })

@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Outcome, Status};
 use crate::insight::{InsightRecord, parse_insight_file};
 use crate::key::{TrailScope, classify_key};
-use crate::series::{InsightType, SeriesKey};
+use crate::series::{InsightType, Population, SeriesKey};
 use crate::sink::DirectorySink;
 use crate::store::EmbeddedStore;
 use crate::time::{Minute, parse_cli_time};
@@ -80,6 +80,11 @@ pub enum Command {
         /// Required for ApiErrorRateInsight.
         #[arg(long)]
         error_code: Option<String>,
+        /// Which calls: `management` (AWS's series), `data` (data events, with
+        /// DATA_EVENT_INSIGHTS) or `read` (read management calls, call rate only, with
+        /// READ_CALL_INSIGHTS).
+        #[arg(long, default_value = "management")]
+        population: String,
         /// Start time, RFC 3339 (e.g. 2026-01-05T10:00:00Z), inclusive.
         #[arg(long)]
         start: String,
@@ -253,11 +258,18 @@ pub fn run(cli: Cli) -> Result<()> {
             event_name,
             insight_type,
             error_code,
+            population,
             start,
             end,
             period,
             fill_with_zeros,
         } => {
+            let population = match population.as_str() {
+                "management" => Population::Management,
+                "data" => Population::Data,
+                "read" => Population::ReadManagement,
+                other => bail!("--population must be management, data or read, not `{other}`"),
+            };
             let kind = InsightType::parse(&insight_type)
                 .with_context(|| format!("--insight-type must be ApiCallRateInsight or ApiErrorRateInsight, not `{insight_type}`"))?;
             let series = match (kind, error_code) {
@@ -274,6 +286,12 @@ pub fn run(cli: Cli) -> Result<()> {
                     bail!("ApiErrorRateInsight needs --error-code")
                 }
             };
+            if population == Population::ReadManagement && series.error_code.is_some() {
+                bail!(
+                    "--population read has call-rate series only (errors of reads are in the management error-rate series)"
+                );
+            }
+            let series = series.in_population(population);
             if ![60, 300, 3600].contains(&period) {
                 bail!("--period must be 60, 300 or 3600, not {period}");
             }

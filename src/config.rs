@@ -56,6 +56,8 @@ pub struct Config {
     // ---- extensions beyond AWS (issue 7); all off by default ----
     /// Events left out before counting (`SUPPRESS_*`, `ONLY_EVENT_SOURCES`).
     pub suppression: crate::suppression::Suppression,
+    /// Populations analysed beyond AWS's (`READ_CALL_INSIGHTS`, `DATA_EVENT_INSIGHTS`).
+    pub coverage: crate::record::Coverage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +130,7 @@ impl Default for Config {
             dedup_window_hours: 24,
             future_tolerance_minutes: 15,
             suppression: Default::default(),
+            coverage: Default::default(),
         }
     }
 }
@@ -217,6 +220,18 @@ pub const KNOBS: &[(&str, &str)] = &[
     (
         "FUTURE_TOLERANCE_MINUTES",
         "records later than their delivery by more are skipped (default 15)",
+    ),
+];
+
+/// Settings of the extensions beyond AWS (besides suppression), all off by default.
+pub const EXTENSION_KNOBS: &[(&str, &str)] = &[
+    (
+        "READ_CALL_INSIGHTS",
+        "true: call-rate insights on read management calls too, in their own series (default false)",
+    ),
+    (
+        "DATA_EVENT_INSIGHTS",
+        "true: call-rate and error-rate insights on data events, in their own series (default false)",
     ),
 ];
 
@@ -418,6 +433,14 @@ impl Config {
             "at most 1440",
         )?;
         // ---- extensions beyond AWS (issue 7) ----
+        if let Some((raw, origin)) = s.get("READ_CALL_INSIGHTS") {
+            c.coverage.read_calls =
+                parse_flag("READ_CALL_INSIGHTS", raw, origin).map_err(ConfigError)?;
+        }
+        if let Some((raw, origin)) = s.get("DATA_EVENT_INSIGHTS") {
+            c.coverage.data_events =
+                parse_flag("DATA_EVENT_INSIGHTS", raw, origin).map_err(ConfigError)?;
+        }
         for (name, _) in crate::suppression::SUPPRESSION_KNOBS {
             if let Some((raw, origin)) = s.get(*name) {
                 c.suppression.set(name, raw, origin).map_err(ConfigError)?;
@@ -431,7 +454,19 @@ impl Config {
 pub fn all_knobs() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
     KNOBS
         .iter()
+        .chain(EXTENSION_KNOBS.iter())
         .chain(crate::suppression::SUPPRESSION_KNOBS.iter())
+}
+
+/// A true/false setting (`true`/`false`, `1`/`0`, `yes`/`no`; empty is false).
+pub fn parse_flag(name: &str, raw: &str, origin: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        _ => Err(format!(
+            "{name} ({origin}) must be true or false, not `{raw}`"
+        )),
+    }
 }
 
 fn known(name: &str) -> bool {

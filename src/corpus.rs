@@ -1063,9 +1063,9 @@ mod tests {
         let (mut writes, mut errors, mut records) = (0, 0, 0);
         read_records(gz.as_slice(), ReadLimits::default(), |raw, _| {
             records += 1;
-            if let Ok(e) = classify_record(raw, || 0) {
+            if let Ok(e) = classify_record(raw, Default::default(), || 0) {
                 sources.insert(e.event_source.clone());
-                writes += u32::from(e.call_rate);
+                writes += u32::from(e.call_rate.is_some());
                 errors += u32::from(e.error_code.is_some());
             }
         })

@@ -40,8 +40,10 @@ pub struct MinuteCounts {
 impl MinuteCounts {
     pub fn add(&mut self, e: &CountedEvent) {
         self.ids.push(e.id_hash);
-        if e.call_rate {
-            let id = SeriesKey::call_rate(&e.event_source, &e.event_name).id();
+        if let Some(population) = e.call_rate {
+            let id = SeriesKey::call_rate(&e.event_source, &e.event_name)
+                .in_population(population)
+                .id();
             let s = self.series.entry(id).or_default();
             s.count += 1;
             let code = e.error_code.as_deref().unwrap_or("null");
@@ -53,7 +55,9 @@ impl MinuteCounts {
             );
         }
         if let Some(code) = &e.error_code {
-            let id = SeriesKey::error_rate(&e.event_source, &e.event_name, code).id();
+            let id = SeriesKey::error_rate(&e.event_source, &e.event_name, code)
+                .in_population(e.population)
+                .id();
             let s = self.series.entry(id).or_default();
             s.count += 1;
             s.attribution
@@ -134,13 +138,15 @@ mod packed_ids {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::series::Population;
 
     fn event(id: u64, call: bool, err: Option<&str>) -> CountedEvent {
         CountedEvent {
             minute: Minute(10),
             event_source: "ec2.amazonaws.com".into(),
             event_name: "RunInstances".into(),
-            call_rate: call,
+            population: Population::Management,
+            call_rate: call.then_some(Population::Management),
             error_code: err.map(String::from),
             caller: "arn".into(),
             user_agent: "ua".into(),

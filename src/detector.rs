@@ -119,6 +119,8 @@ pub struct Transition {
     pub accepted_as_normal: bool,
     /// A Start that moves an earlier-announced Start (at this minute) back in time.
     pub replaces: Option<Minute>,
+    /// A drop insight (the rate fell far below its baseline), not a spike.
+    pub drop: bool,
 }
 
 /// What the detector needs to know about the trail as a whole.
@@ -390,6 +392,7 @@ impl SeriesState {
             baseline_attribution,
             accepted_as_normal: false,
             replaces: None,
+            drop: false,
         }
     }
 
@@ -503,6 +506,7 @@ impl SeriesState {
             baseline_attribution: ins.baseline_attribution,
             accepted_as_normal: accept,
             replaces: None,
+            drop: false,
         })
     }
 

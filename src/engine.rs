@@ -407,7 +407,7 @@ impl<'a> Engine<'a> {
         let mut counted = 0u64;
         let stats = read_records(reader, self.config.limits, |raw, index| {
             let fallback = || fnv1a(format!("{object_id}#{index}").as_bytes());
-            match classify_record(raw, fallback) {
+            match classify_record(raw, self.config.coverage, fallback) {
                 Ok(e) if e.minute > future => {
                     *ignored.entry("time in the future").or_default() += 1
                 }

@@ -4,7 +4,7 @@
 
 use crate::detector::{Phase, Ranked, RankedAttribution, Transition};
 use crate::key::TrailScope;
-use crate::series::{InsightType, SeriesKey};
+use crate::series::{InsightType, Population, SeriesKey};
 use crate::time::Minute;
 use flate2::{Compression, write::GzEncoder};
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,52 @@ pub struct InsightRecord {
     pub shared_event_id: String,
     pub insight_details: InsightDetails,
     pub event_category: String,
+    /// Our extensions, under one clearly named field that AWS consumers ignore. Absent on every
+    /// record AWS's product could have written.
+    #[serde(
+        rename = "trailInsights",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub extension: Option<Extension>,
+}
+
+/// What makes a record an extension beyond AWS's Insights.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extension {
+    /// `Read`: the series counts successful read management calls (AWS's call rate counts
+    /// writes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<String>,
+    /// `Drop`: the rate fell far below its baseline (AWS reports only rises).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+}
+
+impl InsightRecord {
+    /// The series this record is about.
+    pub fn series(&self) -> SeriesKey {
+        let d = &self.insight_details;
+        let key = match (InsightType::parse(&d.insight_type), &d.error_code) {
+            (Some(InsightType::ApiErrorRateInsight), code) => SeriesKey::error_rate(
+                &d.event_source,
+                &d.event_name,
+                code.as_deref().unwrap_or(""),
+            ),
+            _ => SeriesKey::call_rate(&d.event_source, &d.event_name),
+        };
+        let reads = self
+            .extension
+            .as_ref()
+            .is_some_and(|x| x.calls.as_deref() == Some("Read"));
+        let population = match d.source_event_category.as_deref() {
+            Some("Data") => Population::Data,
+            _ if reads => Population::ReadManagement,
+            _ => Population::Management,
+        };
+        key.in_population(population)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,7 +185,7 @@ pub fn render(scope: &TrailScope, series: &SeriesKey, t: &Transition) -> Insight
             event_name: series.event_name.clone(),
             insight_type: series.insight_type.as_str().into(),
             error_code: series.error_code.clone(),
-            source_event_category: Some("Management".into()),
+            source_event_category: Some(series.population.source_event_category().into()),
             insight_context: InsightContext {
                 statistics: Statistics {
                     baseline: Average {
@@ -155,7 +201,16 @@ pub fn render(scope: &TrailScope, series: &SeriesKey, t: &Transition) -> Insight
             },
         },
         event_category: "Insight".into(),
+        extension: extension(series, t),
     }
+}
+
+fn extension(series: &SeriesKey, t: &Transition) -> Option<Extension> {
+    let x = Extension {
+        calls: (series.population == Population::ReadManagement).then(|| "Read".into()),
+        direction: t.drop.then(|| "Drop".into()),
+    };
+    (x != Extension::default()).then_some(x)
 }
 
 fn values(r: &Ranked) -> Vec<AttributionValue> {
@@ -285,6 +340,7 @@ mod tests {
             baseline_attribution: RankedAttribution::default(),
             accepted_as_normal: false,
             replaces: None,
+            drop: false,
         }
     }
 
@@ -309,6 +365,59 @@ mod tests {
             .unwrap();
         let names: Vec<_> = blocks.iter().map(|b| b.attribute.as_str()).collect();
         assert_eq!(names, ["userIdentityArn", "userAgent", "errorCode"]);
+    }
+
+    #[test]
+    fn opt_in_populations_are_marked_and_aws_records_are_not() {
+        let aws = SeriesKey::call_rate("ec2.amazonaws.com", "RunInstances");
+        let r = render(&scope(), &aws, &transition(Phase::Start));
+        assert_eq!(r.extension, None);
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json.get("trailInsights").is_none(), "{json}");
+        assert_eq!(r.series(), aws);
+
+        let reads = SeriesKey::call_rate("ec2.amazonaws.com", "DescribeInstances")
+            .in_population(Population::ReadManagement);
+        let r = render(&scope(), &reads, &transition(Phase::Start));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["trailInsights"],
+            serde_json::json!({ "calls": "Read" })
+        );
+        assert_eq!(json["insightDetails"]["sourceEventCategory"], "Management");
+        assert_eq!(json["insightDetails"]["insightType"], "ApiCallRateInsight");
+        assert_eq!(r.series(), reads);
+
+        let data = SeriesKey::error_rate("s3.amazonaws.com", "PutObject", "InvalidRequest")
+            .in_population(Population::Data);
+        let r = render(&scope(), &data, &transition(Phase::End));
+        assert_eq!(
+            r.extension, None,
+            "data-event Insights are AWS's own format"
+        );
+        assert_eq!(
+            r.insight_details.source_event_category.as_deref(),
+            Some("Data")
+        );
+        assert_eq!(r.series(), data);
+        assert_ne!(
+            r.shared_event_id,
+            render(
+                &scope(),
+                &data.clone().in_population(Population::Management),
+                &transition(Phase::End)
+            )
+            .shared_event_id,
+            "a data series is a different insight from the management one"
+        );
+
+        let mut fall = transition(Phase::Start);
+        fall.drop = true;
+        let r = render(&scope(), &aws, &fall);
+        assert_eq!(
+            serde_json::to_value(&r).unwrap()["trailInsights"],
+            serde_json::json!({ "direction": "Drop" })
+        );
     }
 
     #[test]

@@ -357,12 +357,7 @@ impl App {
     ) -> Result<(), String> {
         use crate::plot::{InsightGraph, render_svg};
         let d = &end.insight_details;
-        let series = match &d.error_code {
-            Some(code) => {
-                crate::series::SeriesKey::error_rate(&d.event_source, &d.event_name, code)
-            }
-            None => crate::series::SeriesKey::call_rate(&d.event_source, &d.event_name),
-        };
+        let series = end.series();
         let end_minute = Minute::parse_event_time(&end.event_time).ok_or("bad eventTime")?;
         let duration = d.insight_context.statistics.insight_duration.unwrap_or(1);
         let start = end_minute.plus(-duration);

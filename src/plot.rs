@@ -331,7 +331,6 @@ pub fn plot_command(
     use crate::config::Config;
     use crate::engine::Engine;
     use crate::key::TrailScope;
-    use crate::series::SeriesKey;
     use crate::sink::DirectorySink;
     use anyhow::{Context, anyhow, bail};
 
@@ -353,11 +352,7 @@ pub fn plot_command(
     let Some(any) = insight.start.as_ref().or(insight.end.as_ref()) else {
         bail!("insight {shared_event_id} has no records");
     };
-    let d = &any.insight_details;
-    let series = match &d.error_code {
-        Some(code) => SeriesKey::error_rate(&d.event_source, &d.event_name, code),
-        None => SeriesKey::call_rate(&d.event_source, &d.event_name),
-    };
+    let series = any.series();
     let scope = TrailScope {
         org,
         account: any.recipient_account_id.clone().ok_or_else(|| {

@@ -4,7 +4,11 @@
 //! - Insights (`AwsCloudTrailInsight`), aggregated (`AwsAggregatedEvent`) and network-activity
 //!   records are never counted, whatever else they say.
 //! - A record without `eventCategory` is a management event unless `managementEvent` is `false`
-//!   (older eventVersions lack both). Data events are not analysed.
+//!   (older eventVersions lack both). Data events are analysed only when asked for
+//!   ([`Coverage::data_events`]): call rate on reads and writes, error rate on errors, in their
+//!   own series (`sourceEventCategory: Data`), as AWS's data-event Insights do.
+//! - With [`Coverage::read_calls`], successful read management calls (`readOnly: true`) feed a
+//!   call-rate series of their own, an extension AWS does not offer.
 //! - Call rate counts management events with `readOnly: false`. A record without `readOnly`
 //!   (older eventVersions, most console sign-ins) is not counted for call rate: we cannot tell it
 //!   is a write, and AWS documents call rate as write-only.
@@ -14,6 +18,7 @@
 //! - Duplicate `eventID`s are counted once. A record without `eventID` gets a stable stand-in
 //!   derived from the file and its position, so a re-read of the file is still recognised.
 
+use crate::series::Population;
 use crate::time::Minute;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
@@ -63,14 +68,26 @@ pub struct RawIdentity<'a> {
     pub principal_id: Option<Cow<'a, str>>,
 }
 
+/// Populations analysed beyond AWS's default (management writes for call rate, management
+/// errors for error rate). Both off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Successful read management calls get call-rate series (`READ_CALL_INSIGHTS`).
+    pub read_calls: bool,
+    /// Data events get call-rate and error-rate series (`DATA_EVENT_INSIGHTS`).
+    pub data_events: bool,
+}
+
 /// Which insight series a counted event feeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountedEvent {
     pub minute: Minute,
     pub event_source: String,
     pub event_name: String,
-    /// Feeds `ApiCallRateInsight` (a management write).
-    pub call_rate: bool,
+    /// The record's population: `Management` or `Data` (where its error-rate series lives).
+    pub population: Population,
+    /// Feeds an `ApiCallRateInsight` series of this population.
+    pub call_rate: Option<Population>,
     /// Feeds `ApiErrorRateInsight` for this code.
     pub error_code: Option<String>,
     /// Normalised caller (assumed-role session name removed).
@@ -85,7 +102,7 @@ pub struct CountedEvent {
 pub enum Ignored {
     /// Insights, aggregated or network-activity records.
     NotAnApiCall,
-    /// Data events (not analysed by default).
+    /// Data events (analysed only with `DATA_EVENT_INSIGHTS`).
     DataEvent,
     /// A successful read, or a record that does not say whether it is a write.
     ReadOrUnknown,
@@ -108,6 +125,7 @@ impl Ignored {
 /// missing; it is only called then, so the common case pays nothing for it.
 pub fn classify_record(
     raw: RawRecord<'_>,
+    coverage: Coverage,
     fallback_id: impl FnOnce() -> u64,
 ) -> Result<CountedEvent, Ignored> {
     let event_type = raw.event_type.as_deref().unwrap_or("AwsApiCall");
@@ -134,12 +152,21 @@ pub fn classify_record(
     if event_source.is_empty() || event_name.is_empty() {
         return Err(Ignored::Invalid);
     }
-    if !management {
+    let (population, call_rate) = if management {
+        let call_rate = match raw.read_only {
+            _ if event_type == "AwsConsoleSignIn" => None,
+            Some(false) => Some(Population::Management),
+            Some(true) if coverage.read_calls => Some(Population::ReadManagement),
+            _ => None,
+        };
+        (Population::Management, call_rate)
+    } else if coverage.data_events {
+        (Population::Data, Some(Population::Data))
+    } else {
         return Err(Ignored::DataEvent);
-    }
-    let call_rate = raw.read_only == Some(false) && event_type != "AwsConsoleSignIn";
+    };
     let error_code = raw.error_code.filter(|c| !c.is_empty());
-    if !call_rate && error_code.is_none() {
+    if call_rate.is_none() && error_code.is_none() {
         return Err(Ignored::ReadOrUnknown);
     }
     let id_hash = match raw.event_id.as_deref() {
@@ -150,6 +177,7 @@ pub fn classify_record(
         minute,
         event_source: event_source.into_owned(),
         event_name: event_name.into_owned(),
+        population,
         call_rate,
         error_code: error_code.map(Cow::into_owned),
         caller: caller_of(raw.user_identity.as_ref()),
@@ -374,7 +402,7 @@ mod tests {
         let r = parse(&json);
         assert_eq!(r.management_event, None);
         assert_eq!(r.user_agent, None);
-        let e = classify_record(r, || 0).unwrap();
+        let e = classify_record(r, Coverage::default(), || 0).unwrap();
         assert_eq!(e.caller, "arn:aws:iam::1:user/a");
         let json = format!(r#"{{"userIdentity":{},"readOnly":"TRUE"}}"#, deep(50_000));
         let r = parse(&json);
@@ -394,8 +422,8 @@ mod tests {
             "userAgent":"aws-cli/2.13.5","eventID":"eae87c48-d421-4626-94f5-EXAMPLEac994","readOnly":false,
             "eventType":"AwsApiCall","managementEvent":true,"eventCategory":"Management","requestParameters":{"name":"myTrail"}}"#,
         );
-        let e = classify_record(r, || 0).unwrap();
-        assert!(e.call_rate);
+        let e = classify_record(r, Coverage::default(), || 0).unwrap();
+        assert_eq!(e.call_rate, Some(Population::Management));
         assert_eq!(e.error_code, None);
         assert_eq!(e.caller, "arn:aws:iam::123456789012:user/Mary_Major");
         assert_eq!(e.minute.to_rfc3339(), "2023-07-19T21:33:00Z");
@@ -408,8 +436,8 @@ mod tests {
             "eventTime":"2016-07-14T19:15:45Z","eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail",
             "errorCode":"TrailNotFoundException","eventID":"b7d4398e-b2f0-4faa-9c76-e2d316a8d67f","eventType":"AwsApiCall"}"#,
         );
-        let e = classify_record(r, || 0).unwrap();
-        assert!(!e.call_rate, "no readOnly: not known to be a write");
+        let e = classify_record(r, Coverage::default(), || 0).unwrap();
+        assert_eq!(e.call_rate, None, "no readOnly: not known to be a write");
         assert_eq!(e.error_code.as_deref(), Some("TrailNotFoundException"));
     }
 
@@ -435,13 +463,22 @@ mod tests {
         let insight = parse(
             r#"{"eventType":"AwsCloudTrailInsight","eventCategory":"Insight","eventTime":"2023-07-10T01:42:00Z"}"#,
         );
-        assert_eq!(classify_record(insight, || 0), Err(Ignored::NotAnApiCall));
+        assert_eq!(
+            classify_record(insight, Coverage::default(), || 0),
+            Err(Ignored::NotAnApiCall)
+        );
         let agg = parse(r#"{"eventType":"AwsAggregatedEvent","eventCategory":"Aggregated"}"#);
-        assert_eq!(classify_record(agg, || 0), Err(Ignored::NotAnApiCall));
+        assert_eq!(
+            classify_record(agg, Coverage::default(), || 0),
+            Err(Ignored::NotAnApiCall)
+        );
         let data = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","readOnly":false,"eventCategory":"Data","managementEvent":false}"#,
         );
-        assert_eq!(classify_record(data, || 0), Err(Ignored::DataEvent));
+        assert_eq!(
+            classify_record(data, Coverage::default(), || 0),
+            Err(Ignored::DataEvent)
+        );
     }
 
     #[test]
@@ -449,18 +486,24 @@ mod tests {
         let r = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":7,"readOnly":"false","userIdentity":"x"}"#,
         );
-        assert_eq!(classify_record(r, || 0), Err(Ignored::Invalid));
+        assert_eq!(
+            classify_record(r, Coverage::default(), || 0),
+            Err(Ignored::Invalid)
+        );
         let r = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","readOnly":"false","userIdentity":"x","userAgent":{"a":1}}"#,
         );
-        let e = classify_record(r, || 42).unwrap();
-        assert!(e.call_rate);
+        let e = classify_record(r, Coverage::default(), || 42).unwrap();
+        assert_eq!(e.call_rate, Some(Population::Management));
         assert_eq!(e.caller, "unknown");
         assert_eq!(e.user_agent, "unknown");
         assert_eq!(e.id_hash, 42);
         let bad_time =
             parse(r#"{"eventTime":"soon","eventSource":"a","eventName":"b","readOnly":false}"#);
-        assert_eq!(classify_record(bad_time, || 0), Err(Ignored::Invalid));
+        assert_eq!(
+            classify_record(bad_time, Coverage::default(), || 0),
+            Err(Ignored::Invalid)
+        );
     }
 
     #[test]
@@ -468,6 +511,51 @@ mod tests {
         let r = parse(
             r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}"#,
         );
-        assert_eq!(classify_record(r, || 0), Err(Ignored::ReadOrUnknown));
+        assert_eq!(
+            classify_record(r, Coverage::default(), || 0),
+            Err(Ignored::ReadOrUnknown)
+        );
+    }
+
+    #[test]
+    fn opt_in_populations_get_their_own_series() {
+        let read = r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}"#;
+        let data = r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","readOnly":true,"eventCategory":"Data","managementEvent":false,"errorCode":"NoSuchKey"}"#;
+        let write = r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","readOnly":false}"#;
+        let signin = r#"{"eventTime":"2023-07-10T01:42:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","readOnly":true,"eventType":"AwsConsoleSignIn"}"#;
+        let all = Coverage {
+            read_calls: true,
+            data_events: true,
+        };
+        let e = classify_record(parse(read), all, || 0).unwrap();
+        assert_eq!(
+            (e.population, e.call_rate),
+            (Population::Management, Some(Population::ReadManagement))
+        );
+        let e = classify_record(parse(data), all, || 0).unwrap();
+        assert_eq!(
+            (e.population, e.call_rate),
+            (Population::Data, Some(Population::Data))
+        );
+        assert_eq!(e.error_code.as_deref(), Some("NoSuchKey"));
+        let e = classify_record(parse(write), all, || 0).unwrap();
+        assert_eq!(
+            e.call_rate,
+            Some(Population::Management),
+            "writes stay AWS's"
+        );
+        assert_eq!(
+            classify_record(parse(signin), all, || 0),
+            Err(Ignored::ReadOrUnknown),
+            "console sign-ins are not API calls"
+        );
+        let reads_only = Coverage {
+            read_calls: true,
+            data_events: false,
+        };
+        assert_eq!(
+            classify_record(parse(data), reads_only, || 0),
+            Err(Ignored::DataEvent)
+        );
     }
 }

@@ -85,15 +85,7 @@ impl Suppression {
             "SUPPRESS_PRINCIPALS" => self.principals = list(raw),
             "SUPPRESS_USER_AGENTS" => self.user_agents = list(raw),
             "SUPPRESS_AWS_SERVICE_CALLERS" => {
-                self.aws_service_callers = match raw.trim().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" | "" => false,
-                    _ => {
-                        return Err(format!(
-                            "{name} ({origin}) must be true or false, not `{raw}`"
-                        ));
-                    }
-                }
+                self.aws_service_callers = crate::config::parse_flag(name, raw, origin)?
             }
             _ => return Err(format!("{name} is not a suppression setting")),
         }
@@ -153,7 +145,8 @@ mod tests {
             minute: Minute(0),
             event_source: source.into(),
             event_name: name.into(),
-            call_rate: true,
+            population: crate::series::Population::Management,
+            call_rate: Some(crate::series::Population::Management),
             error_code: None,
             caller: caller.into(),
             user_agent: agent.into(),

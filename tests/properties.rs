@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use trail_insights::counting::MinuteCounts;
 use trail_insights::key::{classify_key, decode_notification_key};
 use trail_insights::reader::{ReadLimits, read_records};
-use trail_insights::record::classify_record;
+use trail_insights::record::{Coverage, classify_record};
 
 /// S3's form encoding of a key: space → `+`, unreserved bytes as they are, the rest `%XX`.
 fn form_encode(s: &str) -> String {
@@ -91,7 +91,7 @@ proptest! {
         let mut seen = 0;
         let stats = read_records(file.as_slice(), ReadLimits::default(), |raw, i| {
             seen += 1;
-            let _ = classify_record(raw, || i);
+            let _ = classify_record(raw, Coverage { read_calls: true, data_events: true }, || i);
         });
         prop_assert!(stats.is_ok(), "{:?}", stats);
         prop_assert_eq!(seen, 2);
@@ -99,7 +99,8 @@ proptest! {
 
     /// Counting with duplicates equals an independent model: distinct IDs per series.
     #[test]
-    fn counting_matches_a_model(events in prop::collection::vec((0u64..30, 0u8..3, prop::option::of(0u8..2), any::<bool>()), 0..80)) {
+    fn counting_matches_a_model(events in prop::collection::vec((0u64..30, 0u8..3, prop::option::of(0u8..2), any::<bool>()), 0..80), read_calls in any::<bool>()) {
+        let coverage = Coverage { read_calls, data_events: false };
         let mut counts = MinuteCounts::default();
         let mut seen = HashSet::new();
         let mut model: BTreeMap<String, u64> = BTreeMap::new();
@@ -111,13 +112,15 @@ proptest! {
                 "eventID": format!("id-{id}-{api}-{err:?}-{write}"), "readOnly": !write, "errorCode": code,
             });
             let text = raw.to_string();
-            let Ok(e) = classify_record(serde_json::from_str(&text).unwrap(), || 0) else { continue };
+            let Ok(e) = classify_record(serde_json::from_str(&text).unwrap(), coverage, || 0) else { continue };
             if !seen.insert(e.id_hash) {
                 continue;
             }
             counts.add(&e);
             if *write {
                 *model.entry(format!("call#ec2.amazonaws.com#{name}")).or_default() += 1;
+            } else if read_calls {
+                *model.entry(format!("read-call#ec2.amazonaws.com#{name}")).or_default() += 1;
             }
             if let Some(c) = &code {
                 *model.entry(format!("error#ec2.amazonaws.com#{name}#{c}")).or_default() += 1;

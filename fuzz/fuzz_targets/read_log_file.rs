@@ -11,7 +11,7 @@ use flate2::{Compression, write::GzEncoder};
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;
 use trail_insights::reader::{ReadLimits, read_records};
-use trail_insights::record::classify_record;
+use trail_insights::record::{Coverage, classify_record};
 
 /// Small caps so the fuzzer reaches the limit paths (and memory stays small).
 const LIMITS: ReadLimits = ReadLimits {
@@ -23,7 +23,7 @@ fn summarise(data: &[u8]) -> Result<Vec<String>, String> {
     let mut seen = Vec::new();
     let stats = read_records(data, LIMITS, |raw, index| {
         assert_eq!(index, seen.len() as u64, "records are numbered in order");
-        let outcome = match classify_record(raw, || index) {
+        let outcome = match classify_record(raw, Coverage { read_calls: true, data_events: true }, || index) {
             Ok(e) => format!("{e:?}"),
             Err(reason) => reason.label().to_string(),
         };

@@ -14,7 +14,6 @@ use crate::config::{Config, DetectorConfig};
 use crate::engine::Engine;
 use crate::insight::InsightRecord;
 use crate::key::classify_key;
-use crate::series::{InsightType, SeriesKey};
 use crate::sink::DirectorySink;
 use crate::store::EmbeddedStore;
 use crate::time::Minute;
@@ -239,15 +238,7 @@ pub fn end_to_end(
         let Some(r) = p.start.as_ref().or(p.end.as_ref()) else {
             continue;
         };
-        let d = &r.insight_details;
-        let key = match InsightType::parse(&d.insight_type) {
-            Some(InsightType::ApiErrorRateInsight) => SeriesKey::error_rate(
-                &d.event_source,
-                &d.event_name,
-                d.error_code.as_deref().unwrap_or(""),
-            ),
-            _ => SeriesKey::call_rate(&d.event_source, &d.event_name),
-        };
+        let key = r.series();
         let account = r.recipient_account_id.clone().unwrap_or_default();
         let Some(&series) = index.get(&(account, key.id())) else {
             continue;
