@@ -58,6 +58,33 @@ pub struct Config {
     pub suppression: crate::suppression::Suppression,
     /// Populations analysed beyond AWS's (`READ_CALL_INSIGHTS`, `DATA_EVENT_INSIGHTS`).
     pub coverage: crate::record::Coverage,
+    /// Per-series sensitivity (`SERIES_SENSITIVITY`), first match wins.
+    pub series_sensitivity: Vec<SeriesSensitivity>,
+}
+
+/// One `SERIES_SENSITIVITY` rule: series matching `eventSource:eventName[:errorCode]` (`*`
+/// wildcards) use another preset's Start gates. Two parts match every series of that API (call
+/// and error rate); three parts match its error-rate series with that code. `off` never Starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSensitivity {
+    pub event_source: String,
+    pub event_name: String,
+    pub error_code: Option<String>,
+    /// The global knobs with the preset's Start gates.
+    pub detector: DetectorConfig,
+}
+
+impl SeriesSensitivity {
+    fn matches(&self, series: &crate::series::SeriesKey) -> bool {
+        use crate::suppression::glob;
+        glob(&self.event_source, &series.event_source)
+            && glob(&self.event_name, &series.event_name)
+            && match (&self.error_code, &series.error_code) {
+                (None, _) => true,
+                (Some(p), Some(code)) => glob(p, code),
+                (Some(_), None) => false,
+            }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +95,29 @@ pub enum Sensitivity {
 }
 
 impl Sensitivity {
+    fn parse(name: &str) -> Option<Sensitivity> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "low" => Some(Sensitivity::Low),
+            "medium" => Some(Sensitivity::Medium),
+            "high" => Some(Sensitivity::High),
+            _ => None,
+        }
+    }
+
+    /// `base` with this preset's Start gates; the End, warm-up and window knobs stay as set.
+    fn start_gates_on(self, base: &DetectorConfig) -> DetectorConfig {
+        let p = self.detector();
+        DetectorConfig {
+            start_alpha: p.start_alpha,
+            min_count: p.min_count,
+            min_ratio: p.min_ratio,
+            novelty_margin: p.novelty_margin,
+            novelty_min_extra: p.novelty_min_extra,
+            tail_return_weeks: p.tail_return_weeks,
+            ..base.clone()
+        }
+    }
+
     fn detector(self) -> DetectorConfig {
         let medium = DetectorConfig {
             start_alpha: 1e-6,
@@ -111,13 +161,7 @@ impl Sensitivity {
 
 /// The detector knobs of a named preset (`low`, `medium`, `high`).
 pub fn preset(name: &str) -> Option<DetectorConfig> {
-    let s = match name {
-        "low" => Sensitivity::Low,
-        "medium" => Sensitivity::Medium,
-        "high" => Sensitivity::High,
-        _ => return None,
-    };
-    Some(s.detector())
+    Sensitivity::parse(name).map(Sensitivity::detector)
 }
 
 impl Default for Config {
@@ -131,6 +175,7 @@ impl Default for Config {
             future_tolerance_minutes: 15,
             suppression: Default::default(),
             coverage: Default::default(),
+            series_sensitivity: Vec::new(),
         }
     }
 }
@@ -233,6 +278,10 @@ pub const EXTENSION_KNOBS: &[(&str, &str)] = &[
         "DATA_EVENT_INSIGHTS",
         "true: call-rate and error-rate insights on data events, in their own series (default false)",
     ),
+    (
+        "SERIES_SENSITIVITY",
+        "comma-separated source:name[:errorCode]=low|medium|high|off (* wildcard; first match wins)",
+    ),
 ];
 
 /// A configuration problem, naming the setting and where it came from.
@@ -283,16 +332,11 @@ impl Config {
     fn from_settings(s: &BTreeMap<String, (String, String)>) -> Result<Config, ConfigError> {
         let mut c = Config::default();
         if let Some((v, origin)) = s.get("SENSITIVITY") {
-            let preset = match v.to_ascii_lowercase().as_str() {
-                "low" => Sensitivity::Low,
-                "medium" => Sensitivity::Medium,
-                "high" => Sensitivity::High,
-                _ => {
-                    return Err(ConfigError(format!(
-                        "SENSITIVITY ({origin}) must be low, medium or high, not `{v}`"
-                    )));
-                }
-            };
+            let preset = Sensitivity::parse(v).ok_or_else(|| {
+                ConfigError(format!(
+                    "SENSITIVITY ({origin}) must be low, medium or high, not `{v}`"
+                ))
+            })?;
             c.detector = preset.detector();
         }
         let d = &mut c.detector;
@@ -441,6 +485,9 @@ impl Config {
             c.coverage.data_events =
                 parse_flag("DATA_EVENT_INSIGHTS", raw, origin).map_err(ConfigError)?;
         }
+        if let Some((raw, origin)) = s.get("SERIES_SENSITIVITY") {
+            c.series_sensitivity = series_sensitivity(raw, origin, &c.detector)?;
+        }
         for (name, _) in crate::suppression::SUPPRESSION_KNOBS {
             if let Some((raw, origin)) = s.get(*name) {
                 c.suppression.set(name, raw, origin).map_err(ConfigError)?;
@@ -448,6 +495,66 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+impl Config {
+    /// The detector knobs for one series (by ID): the first matching `SERIES_SENSITIVITY` rule's,
+    /// else the global ones.
+    pub fn detector_for(&self, series_id: &str) -> &DetectorConfig {
+        if self.series_sensitivity.is_empty() {
+            return &self.detector;
+        }
+        let Some(series) = crate::series::SeriesKey::from_id(series_id) else {
+            return &self.detector;
+        };
+        self.series_sensitivity
+            .iter()
+            .find(|rule| rule.matches(&series))
+            .map_or(&self.detector, |rule| &rule.detector)
+    }
+}
+
+fn series_sensitivity(
+    raw: &str,
+    origin: &str,
+    base: &DetectorConfig,
+) -> Result<Vec<SeriesSensitivity>, ConfigError> {
+    let bad = |rule: &str, why: &str| {
+        ConfigError(format!(
+            "SERIES_SENSITIVITY ({origin}): `{rule}` {why}; expected eventSource:eventName[:errorCode]=low|medium|high|off"
+        ))
+    };
+    let mut rules = Vec::new();
+    for rule in raw.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        let (pattern, level) = rule
+            .rsplit_once('=')
+            .ok_or_else(|| bad(rule, "has no `=`"))?;
+        let detector = match level.trim().to_ascii_lowercase().as_str() {
+            "off" => DetectorConfig {
+                min_count: u64::MAX,
+                ..base.clone()
+            },
+            other => Sensitivity::parse(other)
+                .ok_or_else(|| bad(rule, "names no sensitivity"))?
+                .start_gates_on(base),
+        };
+        let parts: Vec<&str> = pattern.trim().split(':').collect();
+        let (event_source, event_name, error_code) = match parts[..] {
+            [s, n] => (s, n, None),
+            [s, n, c] => (s, n, Some(c.to_string())),
+            _ => return Err(bad(rule, "does not have two or three `:`-separated parts")),
+        };
+        if event_source.is_empty() || event_name.is_empty() {
+            return Err(bad(rule, "has an empty part"));
+        }
+        rules.push(SeriesSensitivity {
+            event_source: event_source.into(),
+            event_name: event_name.into(),
+            error_code,
+            detector,
+        });
+    }
+    Ok(rules)
 }
 
 /// Every setting name: the detector and engine knobs, then the extensions.
@@ -524,6 +631,64 @@ mod tests {
         assert_eq!(c.detector.min_count, 7, "explicit knob beats preset");
         assert_eq!(c.lateness_minutes, 30, "environment beats file");
         assert_eq!(c.detector.start_alpha, 1e-5, "preset applied");
+    }
+
+    #[test]
+    fn series_sensitivity_picks_the_first_matching_rule() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("END_QUIET_MINUTES", "9"),
+                (
+                    "SERIES_SENSITIVITY",
+                    "iam.amazonaws.com:*:AccessDenied=off, iam.amazonaws.com:*=high, *:Describe*=low",
+                ),
+            ]),
+        )
+        .unwrap();
+        use crate::series::{Population, SeriesKey};
+        let id = |k: SeriesKey| k.id();
+        let iam_denied = id(SeriesKey::error_rate(
+            "iam.amazonaws.com",
+            "CreateUser",
+            "AccessDenied",
+        ));
+        assert_eq!(c.detector_for(&iam_denied).min_count, u64::MAX, "off");
+        let iam = c.detector_for(&id(SeriesKey::call_rate("iam.amazonaws.com", "CreateUser")));
+        assert_eq!(
+            (iam.min_count, iam.start_alpha),
+            (3, 1e-5),
+            "high's Start gates"
+        );
+        assert_eq!(iam.end_quiet_minutes, 9, "the global End knobs stay");
+        let iam_throttled = id(SeriesKey::error_rate(
+            "iam.amazonaws.com",
+            "CreateUser",
+            "Throttling",
+        ));
+        assert_eq!(c.detector_for(&iam_throttled).min_count, 3);
+        let reads = id(
+            SeriesKey::call_rate("ec2.amazonaws.com", "DescribeInstances")
+                .in_population(Population::ReadManagement),
+        );
+        assert_eq!(c.detector_for(&reads).min_count, 10, "low");
+        let other = id(SeriesKey::call_rate("ec2.amazonaws.com", "RunInstances"));
+        assert_eq!(c.detector_for(&other), &c.detector);
+
+        for (raw, why) in [
+            ("iam.amazonaws.com:*", "has no `=`"),
+            ("iam.amazonaws.com=high", "two or three"),
+            ("iam.amazonaws.com:*=loud", "names no sensitivity"),
+            (":*=high", "has an empty part"),
+        ] {
+            let e = Config::load_from(None, &env(&[("SERIES_SENSITIVITY", raw)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("SERIES_SENSITIVITY (environment)") && e.contains(why),
+                "{e}"
+            );
+        }
     }
 
     #[test]

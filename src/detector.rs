@@ -277,7 +277,7 @@ impl SeriesState {
             return false;
         }
         let (alpha, min_count) = if observed < MINUTES_PER_WEEK {
-            (cfg.start_alpha / 100.0, cfg.min_count + 2)
+            (cfg.start_alpha / 100.0, cfg.min_count.saturating_add(2))
         } else {
             (cfg.start_alpha, cfg.min_count)
         };

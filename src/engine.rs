@@ -343,7 +343,7 @@ impl<'a> Engine<'a> {
                         s.count,
                         &s.attribution,
                         ctx,
-                        &self.config.detector,
+                        self.config.detector_for(sid),
                     );
                 }
             }
@@ -369,7 +369,7 @@ impl<'a> Engine<'a> {
                         s.count,
                         &s.attribution,
                         ctx,
-                        &self.config.detector,
+                        self.config.detector_for(sid),
                     ) {
                         transitions.push((sid.clone(), t));
                     }
@@ -474,9 +474,13 @@ impl<'a> Engine<'a> {
             let bucket: MinuteCounts = decode(&item.body, key)?;
             for (sid, s) in &bucket.series {
                 let state = series.get(self, pk, sid, key)?;
-                for t in
-                    state.close_minute(minute, s.count, &s.attribution, ctx, &self.config.detector)
-                {
+                for t in state.close_minute(
+                    minute,
+                    s.count,
+                    &s.attribution,
+                    ctx,
+                    self.config.detector_for(sid),
+                ) {
                     transitions.push((sid.clone(), t));
                 }
                 if state.insight.is_some() {
@@ -486,7 +490,7 @@ impl<'a> Engine<'a> {
         }
         for sid in &insight_series {
             let state = series.get(self, pk, sid, key)?;
-            if let Some(t) = state.close_silent_through(target, &self.config.detector) {
+            if let Some(t) = state.close_silent_through(target, self.config.detector_for(sid)) {
                 transitions.push((sid.clone(), t));
             }
         }

@@ -1,6 +1,7 @@
 //! Suppression lists on real log files: the AccessDenied storm of `storm_trail` raises an insight
 //! unless its events are suppressed by source/name, caller pattern, user agent, the allow list,
-//! or (for the same storm made by an AWS service) the AWS-service switch.
+//! or (for the same storm made by an AWS service) the AWS-service switch. Per-series sensitivity
+//! (`SERIES_SENSITIVITY`) silences or sharpens one series without changing what is counted.
 
 mod common;
 
@@ -82,22 +83,15 @@ fn calls_by_aws_services_can_be_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let files = storm_trail(dir.path());
     // The same trail, with the storm made by an AWS service (an AWSService identity).
-    for f in &files {
-        let path = dir.path().join(f);
-        let bytes = std::fs::read(&path).unwrap();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-            .unwrap();
-        let mut v: Value = serde_json::from_str(&text).unwrap();
-        for r in v["Records"].as_array_mut().unwrap() {
+    rewrite(dir.path(), &files, |records| {
+        for r in records.iter_mut() {
             if r["eventName"] == "GetSecretValue" {
                 r["userIdentity"] =
                     json!({"type": "AWSService", "invokedBy": "lambda.amazonaws.com"});
                 r["userAgent"] = json!("lambda.amazonaws.com");
             }
         }
-        std::fs::write(&path, gz(&serde_json::to_vec(&v).unwrap())).unwrap();
-    }
+    });
     assert_eq!(run(dir.path(), &[]), (1, json!([20.0])));
     assert_eq!(
         run(dir.path(), &[("SUPPRESS_AWS_SERVICE_CALLERS", "true")]),
@@ -109,4 +103,72 @@ fn calls_by_aws_services_can_be_left_out() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("true or false"), "{e}");
+}
+
+/// Rewrite the records of each of `files` (keys under `dir`) in place.
+fn rewrite(dir: &std::path::Path, files: &[String], edit: impl Fn(&mut Vec<Value>)) {
+    for f in files {
+        let path = dir.join(f);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        let mut v: Value = serde_json::from_str(&text).unwrap();
+        let mut records: Vec<Value> = serde_json::from_value(v["Records"].take()).unwrap();
+        edit(&mut records);
+        v["Records"] = json!(records);
+        std::fs::write(&path, gz(&serde_json::to_vec(&v).unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn per_series_sensitivity_silences_or_sharpens_one_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = storm_trail(dir.path());
+    let storm = "secretsmanager.amazonaws.com:GetSecretValue:AccessDenied";
+    // `off` raises nothing but, unlike suppression, still counts.
+    assert_eq!(
+        run(
+            dir.path(),
+            &[("SERIES_SENSITIVITY", &format!("{storm}=off"))]
+        ),
+        (0, json!([20.0]))
+    );
+    for rule in [
+        "secretsmanager.amazonaws.com:*=low".to_string(),
+        "iam.amazonaws.com:*=off".to_string(),
+        "secretsmanager.amazonaws.com:GetSecretValue:Throttling=off".to_string(),
+    ] {
+        assert_eq!(
+            run(dir.path(), &[("SERIES_SENSITIVITY", &rule)]),
+            (1, json!([20.0])),
+            "{rule}"
+        );
+    }
+    // A storm of 4 is below medium's minimum of 5 events; `high` (3) reports it.
+    rewrite(dir.path(), &files, |records| {
+        records.retain(|r| {
+            r["eventName"] != "GetSecretValue"
+                || ["d-0", "d-1", "d-2", "d-3"].contains(&r["eventID"].as_str().unwrap())
+        })
+    });
+    assert_eq!(run(dir.path(), &[]), (0, json!([4.0])));
+    assert_eq!(
+        run(
+            dir.path(),
+            &[("SERIES_SENSITIVITY", "secretsmanager.amazonaws.com:*=high")]
+        ),
+        (1, json!([4.0]))
+    );
+    assert_eq!(
+        run(
+            dir.path(),
+            &[(
+                "SERIES_SENSITIVITY",
+                "secretsmanager.amazonaws.com:List*=high"
+            )]
+        ),
+        (0, json!([4.0])),
+        "a rule for other APIs changes nothing"
+    );
 }
