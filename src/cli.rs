@@ -766,7 +766,7 @@ pub fn insights_table(found: &[PairedInsight]) -> String {
                 .map_or("(open)".into(), |e| e.event_time.clone()),
             r.insight_details.event_source.clone(),
             r.insight_details.event_name.clone(),
-            r.insight_details.insight_type.clone(),
+            insight_kind(r),
             r.insight_details.error_code.clone().unwrap_or_default(),
             format!("{baseline:.4}"),
             format!("{insight:.2}"),
@@ -776,6 +776,23 @@ pub fn insights_table(found: &[PairedInsight]) -> String {
         ]);
     }
     t.to_string()
+}
+
+/// The insight type, with what sets an extension or a data-event insight apart.
+fn insight_kind(r: &InsightRecord) -> String {
+    let mut kind = r.insight_details.insight_type.clone();
+    if r.insight_details.source_event_category.as_deref() == Some("Data") {
+        kind.push_str(" (data events)");
+    }
+    if let Some(x) = &r.extension {
+        if x.calls.as_deref() == Some("Read") {
+            kind.push_str(" (read calls)");
+        }
+        if x.direction.as_deref() == Some("Drop") {
+            kind.push_str(" (drop)");
+        }
+    }
+    kind
 }
 
 /// `{"Timestamps":[...],"Values":[...]}` for one series.

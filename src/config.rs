@@ -38,6 +38,12 @@ pub struct DetectorConfig {
     /// Burst-tail gate: for a series burstier than Poisson, a minute must exceed what its own
     /// burst sizes suggest happens once in this many weeks (0 turns the gate off).
     pub tail_return_weeks: f64,
+    /// The drop detector (see [`crate::drop`]): off by default.
+    pub drop_insights: bool,
+    /// Calls per minute at this hour on each of the last 7 days for an API to count as busy.
+    pub drop_min_rate: f64,
+    /// Consecutive low minutes that Start a drop insight.
+    pub drop_minutes: u32,
 }
 
 /// Everything the engine needs besides storage and output.
@@ -49,8 +55,6 @@ pub struct Config {
     pub limits: ReadLimits,
     /// Per-minute counts are kept this long (for `metrics`).
     pub metrics_retention_days: u32,
-    /// Event IDs are remembered this long for de-duplication across files.
-    pub dedup_window_hours: u32,
     /// Records stamped later than their file's delivery by more than this are skipped.
     pub future_tolerance_minutes: u32,
     // ---- extensions beyond AWS (issue 7); all off by default ----
@@ -134,6 +138,9 @@ impl Sensitivity {
             seasonal_min_events: 100,
             warmup_hours: 36,
             tail_return_weeks: 200.0,
+            drop_insights: false,
+            drop_min_rate: 5.0,
+            drop_minutes: 15,
         };
         match self {
             Sensitivity::Medium => medium,
@@ -171,7 +178,6 @@ impl Default for Config {
             lateness_minutes: 15,
             limits: ReadLimits::default(),
             metrics_retention_days: 15,
-            dedup_window_hours: 24,
             future_tolerance_minutes: 15,
             suppression: Default::default(),
             coverage: Default::default(),
@@ -259,10 +265,6 @@ pub const KNOBS: &[(&str, &str)] = &[
         "days per-minute counts are kept (default 15)",
     ),
     (
-        "DEDUP_WINDOW_HOURS",
-        "hours event IDs are remembered for de-duplication (default 24)",
-    ),
-    (
         "FUTURE_TOLERANCE_MINUTES",
         "records later than their delivery by more are skipped (default 15)",
     ),
@@ -277,6 +279,18 @@ pub const EXTENSION_KNOBS: &[(&str, &str)] = &[
     (
         "DATA_EVENT_INSIGHTS",
         "true: call-rate and error-rate insights on data events, in their own series (default false)",
+    ),
+    (
+        "DROP_INSIGHTS",
+        "true: insights when a busy API falls silent (default false)",
+    ),
+    (
+        "DROP_MIN_RATE",
+        "calls a minute at this hour on each of the last 7 days that make an API busy (default 5)",
+    ),
+    (
+        "DROP_MINUTES",
+        "consecutive minutes under 10% of the expected rate that Start a drop (default 15)",
     ),
     (
         "SERIES_SENSITIVITY",
@@ -464,13 +478,6 @@ impl Config {
         )?;
         set(
             s,
-            "DEDUP_WINDOW_HOURS",
-            &mut c.dedup_window_hours,
-            |v| (1..=720).contains(v),
-            "between 1 and 720",
-        )?;
-        set(
-            s,
             "FUTURE_TOLERANCE_MINUTES",
             &mut c.future_tolerance_minutes,
             |v| *v <= 1440,
@@ -485,6 +492,24 @@ impl Config {
             c.coverage.data_events =
                 parse_flag("DATA_EVENT_INSIGHTS", raw, origin).map_err(ConfigError)?;
         }
+        if let Some((raw, origin)) = s.get("DROP_INSIGHTS") {
+            c.detector.drop_insights =
+                parse_flag("DROP_INSIGHTS", raw, origin).map_err(ConfigError)?;
+        }
+        set(
+            s,
+            "DROP_MIN_RATE",
+            &mut c.detector.drop_min_rate,
+            |v| *v >= 1.0,
+            "at least 1",
+        )?;
+        set(
+            s,
+            "DROP_MINUTES",
+            &mut c.detector.drop_minutes,
+            |v| (1..=240).contains(v),
+            "between 1 and 240",
+        )?;
         if let Some((raw, origin)) = s.get("SERIES_SENSITIVITY") {
             c.series_sensitivity = series_sensitivity(raw, origin, &c.detector)?;
         }
@@ -532,6 +557,7 @@ fn series_sensitivity(
         let detector = match level.trim().to_ascii_lowercase().as_str() {
             "off" => DetectorConfig {
                 min_count: u64::MAX,
+                drop_insights: false,
                 ..base.clone()
             },
             other => Sensitivity::parse(other)

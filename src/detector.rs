@@ -22,6 +22,7 @@
 
 use crate::attribution::{Attribution, TopCounts};
 use crate::config::DetectorConfig;
+use crate::drop::DropState;
 use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute, minute_of_day};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +65,9 @@ pub struct SeriesState {
     pub last_closed: Option<Minute>,
     #[serde(default)]
     pub insight: Option<OpenInsight>,
+    /// The drop detector's state (opt-in).
+    #[serde(default, skip_serializing_if = "DropState::is_idle")]
+    pub drop: DropState,
 }
 
 /// A ranked attribution list: (value, per-minute average).
@@ -409,27 +413,39 @@ impl SeriesState {
         if self.last_closed.is_some_and(|c| t <= c) {
             return Vec::new();
         }
-        let mut out: Vec<Transition> = self
-            .close_silent_through(t.plus(-1), cfg)
-            .into_iter()
-            .collect();
+        let mut out = self.close_silent_through(t.plus(-1), cfg);
         if let Some(start) = self.maybe_start(t, count, attribution, ctx, cfg) {
             out.push(start);
         }
         if let Some(end) = self.learn(t, count, attribution, ctx, cfg) {
             out.push(end);
         }
+        out.extend(self.drop.observe_range(&self.hours, t, t, count, cfg));
         self.last_closed = Some(t);
         self.prune(t);
         out
     }
 
-    /// Close silent minutes up to and including `t`: they count as usual minutes for an insight.
-    pub fn close_silent_through(&mut self, t: Minute, cfg: &DetectorConfig) -> Option<Transition> {
+    /// Close silent minutes up to and including `t`: they count as usual minutes for an insight,
+    /// and as low minutes for the drop detector.
+    pub fn close_silent_through(&mut self, t: Minute, cfg: &DetectorConfig) -> Vec<Transition> {
         let from = self.last_closed;
         if from.is_some_and(|c| t <= c) {
-            return None;
+            return Vec::new();
         }
+        let mut out: Vec<Transition> = self.close_silent_spike(from, t, cfg).into_iter().collect();
+        if let Some(first) = from.map(|c| c.plus(1)) {
+            out.extend(self.drop.observe_range(&self.hours, first, t, 0, cfg));
+        }
+        out
+    }
+
+    fn close_silent_spike(
+        &mut self,
+        from: Option<Minute>,
+        t: Minute,
+        cfg: &DetectorConfig,
+    ) -> Option<Transition> {
         self.last_closed = Some(t);
         let ins = self.insight.as_mut()?;
         let first_silent = from.map_or(ins.start, |c| c.plus(1)).max(ins.start);
@@ -687,9 +703,10 @@ mod tests {
             out.extend(s.close_minute(Minute(start + i as i64), *c, &attr(*c), ctx(), &cfg()));
         }
         assert_eq!(out.len(), 1);
-        assert!(s.close_silent_through(Minute(start + 6), &cfg()).is_none());
+        assert!(s.close_silent_through(Minute(start + 6), &cfg()).is_empty());
         let end = s
             .close_silent_through(Minute(start + 7), &cfg())
+            .pop()
             .expect("End after 5 quiet");
         assert_eq!(end.phase, Phase::End);
         assert_eq!(end.start, Minute(start));
@@ -736,7 +753,7 @@ mod tests {
         );
         let closed = s.close_minute(Minute(start), 12, &attr(12), ctx(), &cfg());
         assert!(closed.is_empty());
-        let end = s.close_silent_through(Minute(start + 5), &cfg()).unwrap();
+        let end = s.close_silent_through(Minute(start + 5), &cfg()).remove(0);
         assert_eq!(
             end.insight_average, 12.0,
             "End uses the final count of the closed minute"
@@ -763,7 +780,7 @@ mod tests {
         );
         s.close_minute(Minute(start), 20, &attr(20), ctx(), &cfg());
         s.close_minute(Minute(start + 1), 20, &attr(20), ctx(), &cfg());
-        let end = s.close_silent_through(Minute(start + 6), &cfg()).unwrap();
+        let end = s.close_silent_through(Minute(start + 6), &cfg()).remove(0);
         assert_eq!(
             (end.start, end.insight_duration, end.insight_average),
             (Minute(start), 2, 20.0)

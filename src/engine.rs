@@ -14,6 +14,7 @@
 use crate::config::Config;
 use crate::counting::{FileCounts, MinuteCounts};
 use crate::detector::{Phase, SeriesState, TrailContext, Transition};
+use crate::drop::worth_watching;
 use crate::insight::{InsightRecord, insight_file, render, shared_event_id, start_file_key};
 use crate::key::{TrailScope, classify_key};
 use crate::reader::{ReadError, read_records};
@@ -41,7 +42,15 @@ pub struct TrailState {
     /// Series with an insight open (they need End checks even when silent).
     #[serde(default)]
     pub open_insights: BTreeSet<String>,
+    /// Busy series the drop detector checks on minutes without events (`DROP_INSIGHTS`), at
+    /// most [`MAX_DROP_WATCH`].
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub drop_watch: BTreeSet<String>,
 }
+
+/// Series per account and region the drop detector follows through silence; each costs a state
+/// read per processed file. Further busy series are checked only on minutes with events.
+pub const MAX_DROP_WATCH: usize = 100;
 
 /// What happened to one object.
 #[derive(Debug, Clone, PartialEq)]
@@ -463,6 +472,7 @@ impl<'a> Engine<'a> {
             .query(pk, &minute_sk(from.max(Minute(0))), &minute_sk(target))
             .map_err(|e| abort(key, e))?;
         let mut insight_series: BTreeSet<String> = trail.open_insights.clone();
+        insight_series.extend(trail.drop_watch.iter().cloned());
         for (sk, item) in rows {
             let Some(minute) = sk
                 .strip_prefix("MIN#")
@@ -490,7 +500,7 @@ impl<'a> Engine<'a> {
         }
         for sid in &insight_series {
             let state = series.get(self, pk, sid, key)?;
-            if let Some(t) = state.close_silent_through(target, self.config.detector_for(sid)) {
+            for t in state.close_silent_through(target, self.config.detector_for(sid)) {
                 transitions.push((sid.clone(), t));
             }
         }
@@ -581,6 +591,13 @@ impl<'a> Engine<'a> {
                 trail.open_insights.insert(sid.clone());
             } else {
                 trail.open_insights.remove(&sid);
+            }
+            let cfg = self.config.detector_for(&sid);
+            let watch = !entry.state.drop.is_idle() || worth_watching(&entry.state.hours, cfg);
+            if !watch {
+                trail.drop_watch.remove(&sid);
+            } else if trail.drop_watch.len() < MAX_DROP_WATCH {
+                trail.drop_watch.insert(sid.clone());
             }
             let body = serde_json::to_vec(&entry.state).map_err(|e| fatal(key, e))?;
             if body != entry.original {

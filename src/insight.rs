@@ -142,6 +142,16 @@ pub fn shared_event_id(scope: &TrailScope, series: &SeriesKey, start: Minute) ->
     Uuid::new_v5(&ID_NAMESPACE, name.as_bytes())
 }
 
+/// The shared ID of `t`'s insight: a drop and a spike starting in the same minute differ.
+fn transition_id(scope: &TrailScope, series: &SeriesKey, t: &Transition) -> Uuid {
+    let shared = shared_event_id(scope, series, t.start);
+    if t.drop {
+        Uuid::new_v5(&shared, b"drop")
+    } else {
+        shared
+    }
+}
+
 fn event_id(shared: Uuid, phase: Phase) -> Uuid {
     let tag = match phase {
         Phase::Start => "Start",
@@ -152,7 +162,7 @@ fn event_id(shared: Uuid, phase: Phase) -> Uuid {
 
 /// Render one transition as a CloudTrail Insights record.
 pub fn render(scope: &TrailScope, series: &SeriesKey, t: &Transition) -> InsightRecord {
-    let shared = shared_event_id(scope, series, t.start);
+    let shared = transition_id(scope, series, t);
     let is_call_rate = series.insight_type == InsightType::ApiCallRateInsight;
     let block = |attribute: &str, insight: &Ranked, baseline: &Ranked| AttributionBlock {
         attribute: attribute.to_string(),

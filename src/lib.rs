@@ -50,6 +50,7 @@ pub mod corpus;
 pub mod counting;
 pub mod demo;
 pub mod detector;
+pub mod drop;
 pub mod engine;
 pub mod evaluation;
 pub mod events;

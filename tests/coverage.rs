@@ -5,12 +5,10 @@
 
 mod common;
 
-use common::{event, write_log};
+use common::{event, replay_records, write_log};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
-use trail_insights::cli::{lookup, replay};
-use trail_insights::config::Config;
 
 const ARN: &str = "arn:aws:sts::123456789012:assumed-role/App/i-1";
 
@@ -77,21 +75,8 @@ fn trail(dir: &Path) {
 
 /// Replay with `settings`; every record written, as JSON, sorted by series label and state.
 fn run(logs: &Path, state: &Path, settings: &[(&str, &str)]) -> Vec<Value> {
-    let env: Vec<(String, String)> = settings
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let config = Config::load_from(None, &env).unwrap();
-    let out = state.with_extension("out");
-    replay(&[logs.to_path_buf()], state, &out, config, true, false).unwrap();
-    if !out.exists() {
-        return Vec::new();
-    }
-    let mut records: Vec<(String, Value)> = lookup(&out)
-        .unwrap()
+    let mut records: Vec<(String, Value)> = replay_records(logs, state, settings)
         .into_iter()
-        .flat_map(|p| [p.start, p.end])
-        .flatten()
         .map(|r| {
             let label = format!("{} {}", r.series().label(), r.insight_details.state);
             (label, serde_json::to_value(&r).unwrap())

@@ -216,6 +216,31 @@ pub fn storm_trail(dir: &Path) -> Vec<String> {
     keys
 }
 
+/// Replay `logs` into `state` (Insights under `state.out`) with `settings` given as the
+/// environment would give them; every record written, Start before End per insight.
+pub fn replay_records(
+    logs: &Path,
+    state: &Path,
+    settings: &[(&str, &str)],
+) -> Vec<trail_insights::insight::InsightRecord> {
+    let env: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = trail_insights::config::Config::load_from(None, &env).unwrap();
+    let out = state.with_extension("out");
+    trail_insights::cli::replay(&[logs.to_path_buf()], state, &out, config, true, false).unwrap();
+    if !out.exists() {
+        return Vec::new();
+    }
+    trail_insights::cli::lookup(&out)
+        .unwrap()
+        .into_iter()
+        .flat_map(|p| [p.start, p.end])
+        .flatten()
+        .collect()
+}
+
 /// A name unique to this process and moment (tables, prefixes).
 pub fn unique(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
