@@ -136,6 +136,8 @@ pub struct BackfillSummary {
     pub already_processed: usize,
     pub rejected: usize,
     pub failed: usize,
+    /// Files not reached because a file failed transiently (that file included).
+    pub remaining: usize,
     pub insights: Vec<InsightRecord>,
 }
 
@@ -162,7 +164,7 @@ pub fn backfill(
     };
     let engine = Engine::new(app.config.engine.clone(), &app.store, &app.sink);
     let bar = crate::cli::file_progress("backfill", files.len(), progress);
-    for (_, key) in &files {
+    for (i, (_, key)) in files.iter().enumerate() {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(open_object(s3, handle, &location.bucket, key)?))
         };
@@ -181,8 +183,14 @@ pub fn backfill(
                 summary.insights.extend(o.insights);
             }
             Err(e) if e.is_transient() => {
-                bar.suspend(|| eprintln!("warning: {e} (run backfill again to retry)"));
+                // Stop here: later files would close this one's minutes first and its events
+                // would then count late. Running backfill again resumes with this file.
+                bar.suspend(|| {
+                    eprintln!("warning: {e} (stopped there; run backfill again to continue)")
+                });
                 summary.failed += 1;
+                summary.remaining = files.len() - i;
+                break;
             }
             Err(e) => bail!("{e}"),
         }

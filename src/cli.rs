@@ -440,8 +440,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             if s.failed > 0 {
                 bail!(
-                    "{} file(s) failed; run backfill again to retry them",
-                    s.failed
+                    "a file failed transiently; backfill stopped there with {} file(s) left (that one included): run it again to continue",
+                    s.remaining
                 );
             }
             Ok(())

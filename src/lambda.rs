@@ -317,9 +317,13 @@ impl App {
             match self.process_object(engine, &obj) {
                 Ok(outcome) => report.add(&outcome),
                 Err(e) => {
-                    tracing::error!(bucket = %obj.bucket, key = %obj.key, error = %e, "backfill object failed; invoke again to retry");
+                    // Stop here: later files would close this one's minutes first and its events
+                    // would then count late. The next invocation resumes with this file.
+                    tracing::error!(bucket = %obj.bucket, key = %obj.key, error = %e, "backfill object failed; stopped there, invoke again to continue");
                     report.failed += 1;
                     report.failed_without_message = true;
+                    progress.remaining = files.len() - i;
+                    break;
                 }
             }
         }

@@ -694,3 +694,30 @@ fn sustained_throttling_and_a_hung_request_are_ridden_out_within_one_invocation(
         started.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn a_backfill_stops_at_a_file_that_keeps_failing_and_resumes_there_exactly() {
+    local_aws();
+    trail();
+    clean();
+    let (_, files, logs) = trail();
+    let f = Function::new("faults-backfill");
+    let backfill = serde_json::json!({
+        "trail-insights": "backfill", "bucket": BUCKET, "prefix": format!("{logs}/"), "since": "3650d"
+    });
+    // The listing and two GetObjects pass; the third file can never be read.
+    f.proxy.inject(GET_OBJECT, 3, u64::MAX, Fault::ServerError);
+    let e = f.invoke(&backfill).unwrap_err();
+    assert!(e.contains("failed transiently"), "{e}");
+    let (_, injected) = f.proxy.stats();
+    assert!(
+        (1..=u64::from(trail_insights::aws::MAX_ATTEMPTS)).contains(&injected),
+        "only the failing file was tried ({injected} faults): later files must wait for it"
+    );
+    // The fault clears; the retried invocation resumes with that file.
+    f.proxy.clear();
+    let done = f.invoke(&backfill).unwrap();
+    assert_eq!(done["complete"], true, "{done}");
+    assert_eq!(done["selected"], files.len(), "{done}");
+    assert_clean(&f, "backfill after a persistent GetObject fault");
+}
