@@ -5,73 +5,10 @@
 
 mod common;
 
-use common::{event, replay_records, write_log};
+use common::{reads_and_data_trail, replay_records};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
-
-const ARN: &str = "arn:aws:sts::123456789012:assumed-role/App/i-1";
-
-/// A data event as CloudTrail writes it for S3 object-level logging.
-fn data_event(time: &str, name: &str, error: Option<&str>, id: &str) -> Value {
-    let mut v = event(time, "s3.amazonaws.com", name, true, error, ARN, id);
-    v["eventCategory"] = json!("Data");
-    v["managementEvent"] = json!(false);
-    v["resources"] = json!([{ "type": "AWS::S3::Object", "ARN": "arn:aws:s3:::bucket/key" }]);
-    v
-}
-
-/// Quiet history on day 1, two bursts at 10:00 on day 9 (20 DescribeInstances reads, 20
-/// GetObject data events failing with NoSuchKey), and a later file that closes them.
-fn trail(dir: &Path) {
-    let f = |stamp: &str, u: &str, records: &[Value]| {
-        write_log(dir, "123456789012", "us-east-1", stamp, u, records);
-    };
-    let create =
-        |t: &str, id: &str| event(t, "iam.amazonaws.com", "CreateUser", false, None, ARN, id);
-    f(
-        "20260101T0005Z",
-        "COVERAGECOVERAG1",
-        &[
-            create("2026-01-01T00:00:00Z", "c-1"),
-            event(
-                "2026-01-01T00:01:00Z",
-                "ec2.amazonaws.com",
-                "DescribeInstances",
-                true,
-                None,
-                ARN,
-                "r-0",
-            ),
-            data_event("2026-01-01T00:02:00Z", "GetObject", None, "g-0"),
-        ],
-    );
-    let mut burst: Vec<Value> = Vec::new();
-    for i in 0..20 {
-        let t = format!("2026-01-09T10:00:{:02}Z", i * 2);
-        burst.push(event(
-            &t,
-            "ec2.amazonaws.com",
-            "DescribeInstances",
-            true,
-            None,
-            ARN,
-            &format!("r-{}", i + 1),
-        ));
-        burst.push(data_event(
-            &t,
-            "GetObject",
-            Some("NoSuchKey"),
-            &format!("g-{}", i + 1),
-        ));
-    }
-    f("20260109T1005Z", "COVERAGECOVERAG2", &burst);
-    f(
-        "20260109T1040Z",
-        "COVERAGECOVERAG3",
-        &[create("2026-01-09T10:35:00Z", "c-2")],
-    );
-}
 
 /// Replay with `settings`; every record written, as JSON, sorted by series label and state.
 fn run(logs: &Path, state: &Path, settings: &[(&str, &str)]) -> Vec<Value> {
@@ -90,7 +27,7 @@ fn run(logs: &Path, state: &Path, settings: &[(&str, &str)]) -> Vec<Value> {
 fn reads_and_data_events_raise_marked_insights_only_when_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    trail(&logs);
+    reads_and_data_trail(&logs);
     let state = |name: &str| dir.path().join(name);
 
     assert_eq!(run(&logs, &state("none"), &[]), Vec::<Value>::new());

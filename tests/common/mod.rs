@@ -284,8 +284,22 @@ pub fn upload_storm(
     out: &str,
     run: &str,
 ) -> Vec<String> {
+    upload_trail(rt, sdk, table, logs, out, run, storm_trail)
+}
+
+/// As [`upload_storm`], for the trail `write` puts in a directory (returning its keys in
+/// delivery order).
+pub fn upload_trail(
+    rt: &tokio::runtime::Runtime,
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    logs: &str,
+    out: &str,
+    run: &str,
+    write: impl FnOnce(&Path) -> Vec<String>,
+) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let files = storm_trail(dir.path());
+    let files = write(dir.path());
     let keys: Vec<String> = files.iter().map(|k| format!("{run}/{k}")).collect();
     rt.block_on(async {
         trail_insights::aws::dynamo::create_table(&aws_sdk_dynamodb::Client::new(sdk), table)
@@ -305,5 +319,67 @@ pub fn upload_storm(
                 .unwrap();
         }
     });
+    keys
+}
+
+/// A data event as CloudTrail writes it for S3 object-level logging.
+pub fn data_event(time: &str, name: &str, error: Option<&str>, arn: &str, id: &str) -> Value {
+    let mut v = event(time, "s3.amazonaws.com", name, true, error, arn, id);
+    v["eventCategory"] = json!("Data");
+    v["managementEvent"] = json!(false);
+    v["resources"] = json!([{ "type": "AWS::S3::Object", "ARN": "arn:aws:s3:::bucket/key" }]);
+    v
+}
+
+/// Quiet history on day 1, two bursts at 10:00 on day 9 (20 successful DescribeInstances reads,
+/// 20 GetObject data events failing with NoSuchKey), and a later file that closes them. Nothing
+/// here is analysed by AWS's defaults. Returns the keys in delivery order.
+pub fn reads_and_data_trail(dir: &Path) -> Vec<String> {
+    let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
+    let mut keys = Vec::new();
+    let mut f = |stamp: &str, u: &str, records: &[Value]| {
+        let p = write_log(dir, "123456789012", "us-east-1", stamp, u, records);
+        keys.push(p.strip_prefix(dir).unwrap().to_string_lossy().to_string());
+    };
+    let create =
+        |t: &str, id: &str| event(t, "iam.amazonaws.com", "CreateUser", false, None, arn, id);
+    let describe = |t: &str, id: &str| {
+        event(
+            t,
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            true,
+            None,
+            arn,
+            id,
+        )
+    };
+    f(
+        "20260101T0005Z",
+        "COVERAGECOVERAG1",
+        &[
+            create("2026-01-01T00:00:00Z", "c-1"),
+            describe("2026-01-01T00:01:00Z", "r-0"),
+            data_event("2026-01-01T00:02:00Z", "GetObject", None, arn, "g-0"),
+        ],
+    );
+    let mut burst: Vec<Value> = Vec::new();
+    for i in 0..20 {
+        let t = format!("2026-01-09T10:00:{:02}Z", i * 2);
+        burst.push(describe(&t, &format!("r-{}", i + 1)));
+        burst.push(data_event(
+            &t,
+            "GetObject",
+            Some("NoSuchKey"),
+            arn,
+            &format!("g-{}", i + 1),
+        ));
+    }
+    f("20260109T1005Z", "COVERAGECOVERAG2", &burst);
+    f(
+        "20260109T1040Z",
+        "COVERAGECOVERAG3",
+        &[create("2026-01-09T10:35:00Z", "c-2")],
+    );
     keys
 }
