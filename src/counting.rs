@@ -75,6 +75,15 @@ impl MinuteCounts {
         self.ids.dedup();
     }
 
+    /// As [`Self::merge`], taking `other` by value: into an empty minute it is moved, not copied.
+    pub fn absorb(&mut self, other: MinuteCounts) {
+        if self.series.is_empty() && self.ids.is_empty() {
+            *self = other;
+        } else {
+            self.merge(&other);
+        }
+    }
+
     /// Sort IDs; returns whether any ID occurred more than once.
     pub fn seal(&mut self) -> bool {
         self.ids.sort_unstable();
@@ -200,6 +209,26 @@ mod tests {
         let size = serde_json::to_vec(&big).unwrap().len();
         assert!(size < 10_000 * 11 + 100, "{size} bytes for 10,000 IDs");
         assert!(serde_json::from_str::<MinuteCounts>(r#"{"series":{},"ids":"AAAA"}"#).is_err());
+    }
+
+    #[test]
+    fn absorb_moves_into_an_empty_minute_and_merges_otherwise() {
+        let mut file = MinuteCounts::default();
+        file.add(&event(2, true, None));
+        file.add(&event(1, true, Some("AccessDenied")));
+        file.seal();
+        let mut stored = MinuteCounts::default();
+        stored.absorb(file.clone());
+        assert_eq!(stored, file);
+        let mut more = MinuteCounts::default();
+        more.add(&event(3, true, None));
+        more.seal();
+        stored.absorb(more.clone());
+        let mut expected = file.clone();
+        expected.merge(&more);
+        assert_eq!(stored, expected);
+        assert_eq!(stored.ids, vec![1, 2, 3]);
+        assert_eq!(stored.count_of("call#ec2.amazonaws.com#RunInstances"), 3);
     }
 
     #[test]

@@ -317,10 +317,20 @@ impl<'a> Engine<'a> {
                 added.insert(m, c);
             }
         }
-        for (m, c) in &added {
+        for (m, c) in added.iter_mut() {
             if let Some((bucket, version)) = stored.get_mut(m) {
-                bucket.merge(c);
+                // Only late minutes need the file's own counts again (below); the others are
+                // moved into the stored minute rather than copied, so a big file's attribution
+                // is not held twice.
+                let late = trail.closed_through.is_some_and(|ct| *m <= ct);
+                if late {
+                    bucket.merge(c);
+                } else {
+                    bucket.absorb(std::mem::take(c));
+                }
                 self.save(&pk, &minute_sk(*m), bucket, *version, key)?;
+                // The event IDs are stored now and not needed again in this run.
+                bucket.ids = Vec::new();
             }
         }
         outcome.minutes_touched = stored.len();
