@@ -410,11 +410,36 @@ impl SeriesState {
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> Vec<Transition> {
+        self.close(t, count, attribution, ctx, cfg, true)
+    }
+
+    /// Close minute `t` whose Start decision was already taken when it closed (a minute the
+    /// engine deferred for a quiet series): learned like [`Self::close_minute`], never a Start.
+    pub fn fold_minute(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Vec<Transition> {
+        self.close(t, count, attribution, ctx, cfg, false)
+    }
+
+    fn close(
+        &mut self,
+        t: Minute,
+        count: u64,
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+        judge_start: bool,
+    ) -> Vec<Transition> {
         if self.last_closed.is_some_and(|c| t <= c) {
             return Vec::new();
         }
         let mut out = self.close_silent_through(t.plus(-1), cfg);
-        if let Some(start) = self.maybe_start(t, count, attribution, ctx, cfg) {
+        if judge_start && let Some(start) = self.maybe_start(t, count, attribution, ctx, cfg) {
             out.push(start);
         }
         if let Some(end) = self.learn(t, count, attribution, ctx, cfg) {

@@ -46,6 +46,18 @@ pub struct TrailState {
     /// most [`MAX_DROP_WATCH`].
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub drop_watch: BTreeSet<String>,
+    /// Every series has learned every closed minute up to here; later closed minutes of quiet
+    /// series are learned when their hour completes (see `Engine::close_through`). Absent in
+    /// state written before this existed: then it is `closed_through`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folded_through: Option<Minute>,
+}
+
+/// A stored minute as the closing pass reads it: the series counts, not the event IDs.
+#[derive(Debug, Default, Deserialize)]
+struct ClosedMinute {
+    #[serde(default)]
+    series: BTreeMap<String, crate::counting::SeriesMinute>,
 }
 
 /// Series per account and region the drop detector follows through silence; each costs a state
@@ -357,7 +369,13 @@ impl<'a> Engine<'a> {
             for (sid, s) in &c.series {
                 if let (Some(ctx), true) = (ctx, trail.closed_through.is_some_and(|ct| *m <= ct)) {
                     outcome.late += s.count;
-                    series.get(self, &pk, sid, key)?.add_late(
+                    let state = series.get(self, &pk, sid, key)?;
+                    if state.last_closed.is_none_or(|c| *m > c) {
+                        // Not learned yet (a quiet series' deferred minute): the stored minute
+                        // already holds these events and is folded with them.
+                        continue;
+                    }
+                    state.add_late(
                         *m,
                         s.count,
                         &s.attribution,
@@ -383,6 +401,10 @@ impl<'a> Engine<'a> {
                         continue;
                     }
                     let state = series.get(self, &pk, sid, key)?;
+                    if state.meets_start_rule(*m, s.count, ctx, self.config.detector_for(sid)) {
+                        // The Start record reports the baseline up to now.
+                        self.catch_up(&pk, &trail, sid, state, key)?;
+                    }
                     if let Some(t) = state.observe_open_minute(
                         *m,
                         s.count,
@@ -459,6 +481,14 @@ impl<'a> Engine<'a> {
     }
 
     /// Close every minute up to `target` for one account/region.
+    ///
+    /// Writes are the cost that matters (one per changed series state), so a quiet series (no
+    /// insight open, not followed by the drop detector) is not updated minute by minute: its
+    /// closed minutes are judged for a Start when they close, as always, but learned into its
+    /// baseline only once their hour is complete ("folded"), one state write per hour instead
+    /// of one per file. The decisions are the same: a Start compares a minute with the hours
+    /// before the previous one, which are always folded; a series that Starts is first caught
+    /// up with its deferred minutes. `TrailState::folded_through` marks what every series has.
     fn close_through(
         &self,
         pk: &str,
@@ -471,48 +501,63 @@ impl<'a> Engine<'a> {
         let Some(ctx) = context(trail) else {
             return Ok(());
         };
-        let from = trail
-            .closed_through
-            .map_or(Minute(i64::MIN / 2), |c| c.plus(1));
-        if target < from {
+        let closed = trail.closed_through;
+        if closed.is_some_and(|c| target <= c) {
             return Ok(());
         }
-        let rows = self
-            .store
-            .query(pk, &minute_sk(from.max(Minute(0))), &minute_sk(target))
-            .map_err(|e| abort(key, e))?;
-        let mut insight_series: BTreeSet<String> = trail.open_insights.clone();
-        insight_series.extend(trail.drop_watch.iter().cloned());
-        for (sk, item) in rows {
-            let Some(minute) = sk
-                .strip_prefix("MIN#")
-                .and_then(|m| m.parse().ok())
-                .map(Minute)
-            else {
-                continue;
-            };
-            let bucket: MinuteCounts = decode(&item.body, key)?;
+        let folded = trail.folded_through.or(closed);
+        // The end of the last complete hour at or before `target`.
+        let fold_to = Minute((target.0 + 1).div_euclid(MINUTES_PER_HOUR) * MINUTES_PER_HOUR - 1);
+        let folding = folded.is_none_or(|f| fold_to > f);
+        // The newly closed minutes, and once an hour completes, the deferred ones before them.
+        let after = if folding { folded } else { closed };
+        let from = after.map_or(Minute(i64::MIN / 2), |c| c.plus(1));
+        let newly_closed = |m: Minute| closed.is_none_or(|c| m > c);
+        let buckets = self.minutes_between(pk, from, target, key)?;
+        let mut followed: BTreeSet<String> = trail.open_insights.clone();
+        followed.extend(trail.drop_watch.iter().cloned());
+        for (i, (minute, bucket)) in buckets.iter().enumerate() {
+            let minute = *minute;
             for (sid, s) in &bucket.series {
-                let state = series.get(self, pk, sid, key)?;
-                for t in state.close_minute(
-                    minute,
-                    s.count,
-                    &s.attribution,
-                    ctx,
-                    self.config.detector_for(sid),
-                ) {
-                    transitions.push((sid.clone(), t));
+                let cfg = self.config.detector_for(sid);
+                let deferred = !followed.contains(sid) && minute > fold_to;
+                if deferred && !newly_closed(minute) {
+                    continue; // judged when it closed; learned when its hour is folded
                 }
+                let state = series.get(self, pk, sid, key)?;
+                if deferred {
+                    // Judged now, learned when its hour is folded, unless it Starts.
+                    if !state.meets_start_rule(minute, s.count, ctx, cfg) {
+                        continue;
+                    }
+                    // It Starts: learn its deferred minutes first, stored and in this pass.
+                    self.catch_up(pk, trail, sid, state, key)?;
+                    for (m, earlier) in &buckets[..i] {
+                        if let Some(e) = earlier.series.get(sid) {
+                            state.fold_minute(*m, e.count, &e.attribution, ctx, cfg);
+                        }
+                    }
+                    followed.insert(sid.clone());
+                }
+                let closes = if newly_closed(minute) {
+                    state.close_minute(minute, s.count, &s.attribution, ctx, cfg)
+                } else {
+                    state.fold_minute(minute, s.count, &s.attribution, ctx, cfg)
+                };
+                transitions.extend(closes.into_iter().map(|t| (sid.clone(), t)));
                 if state.insight.is_some() {
-                    insight_series.insert(sid.clone());
+                    followed.insert(sid.clone());
                 }
             }
         }
-        for sid in &insight_series {
+        for sid in &followed {
             let state = series.get(self, pk, sid, key)?;
             for t in state.close_silent_through(target, self.config.detector_for(sid)) {
                 transitions.push((sid.clone(), t));
             }
+        }
+        if folding {
+            trail.folded_through = Some(fold_to);
         }
         let previous = trail.closed_through;
         trail.closed_through = Some(target);
@@ -526,6 +571,59 @@ impl<'a> Engine<'a> {
                 .map_err(|e| abort(key, e))?;
             for (sk, _) in old {
                 self.store.delete(pk, &sk).map_err(|e| abort(key, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored minutes in `from..=to`, in order, by their series counts.
+    fn minutes_between(
+        &self,
+        pk: &str,
+        from: Minute,
+        to: Minute,
+        key: &str,
+    ) -> Result<Vec<(Minute, ClosedMinute)>, Abort> {
+        let rows = self
+            .store
+            .query(pk, &minute_sk(from.max(Minute(0))), &minute_sk(to))
+            .map_err(|e| abort(key, e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (sk, item) in rows {
+            if let Some(minute) = sk
+                .strip_prefix("MIN#")
+                .and_then(|m| m.parse().ok())
+                .map(Minute)
+            {
+                out.push((minute, decode(&item.body, key)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Learn the closed minutes a quiet series has not folded yet (see [`Self::close_through`]),
+    /// before it Starts from an open minute.
+    fn catch_up(
+        &self,
+        pk: &str,
+        trail: &TrailState,
+        sid: &str,
+        state: &mut SeriesState,
+        key: &str,
+    ) -> Result<(), Abort> {
+        let (Some(ctx), Some(closed)) = (context(trail), trail.closed_through) else {
+            return Ok(());
+        };
+        let from = state
+            .last_closed
+            .map_or(Minute(i64::MIN / 2), |c| c.plus(1));
+        if from > closed {
+            return Ok(());
+        }
+        let cfg = self.config.detector_for(sid);
+        for (m, bucket) in self.minutes_between(pk, from, closed, key)? {
+            if let Some(s) = bucket.series.get(sid) {
+                state.fold_minute(m, s.count, &s.attribution, ctx, cfg);
             }
         }
         Ok(())
@@ -608,6 +706,9 @@ impl<'a> Engine<'a> {
                 trail.drop_watch.remove(&sid);
             } else if trail.drop_watch.len() < MAX_DROP_WATCH {
                 trail.drop_watch.insert(sid.clone());
+            }
+            if entry.version.is_none() && entry.state == SeriesState::default() {
+                continue; // a series only looked at: nothing to store
             }
             let body = serde_json::to_vec(&entry.state).map_err(|e| fatal(key, e))?;
             if body != entry.original {

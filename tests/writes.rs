@@ -1,0 +1,126 @@
+//! State writes per log file (what DynamoDB charges for): a quiet series' baseline is written
+//! once per completed hour, not once per file. Ten steady APIs, a file every 5 minutes for 3
+//! hours: per file, the minute items, the trail item and the file's marker; the series items
+//! only on the files that complete an hour.
+
+mod common;
+
+use common::{event, write_log};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use trail_insights::config::Config;
+use trail_insights::engine::Engine;
+use trail_insights::sink::DirectorySink;
+use trail_insights::store::{EmbeddedStore, Item, StateStore, StoreError};
+use trail_insights::time::Minute;
+
+/// Counts writes by the kind of item (the sort key's prefix).
+struct CountingStore<'a> {
+    inner: &'a dyn StateStore,
+    puts: Mutex<BTreeMap<String, u64>>,
+}
+
+impl StateStore for CountingStore<'_> {
+    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk)
+    }
+    fn put(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &[u8],
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let kind = sk.split('#').next().unwrap_or(sk).to_string();
+        *self.puts.lock().unwrap().entry(kind).or_default() += 1;
+        self.inner.put(pk, sk, body, expected)
+    }
+    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.inner.delete(pk, sk)
+    }
+    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
+        self.inner.query(pk, from, to)
+    }
+    fn commit(&self) -> Result<(), StoreError> {
+        self.inner.commit()
+    }
+    fn rollback(&self) {
+        self.inner.rollback()
+    }
+}
+
+#[test]
+fn quiet_series_are_written_once_per_hour_not_once_per_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
+    let first = Minute::parse_event_time("2026-01-05T00:00:00Z").unwrap();
+    let (apis, files) = (10u64, 36);
+    let mut paths = Vec::new();
+    for f in 0..files {
+        let start = first.plus(5 * f);
+        let mut records = Vec::new();
+        for m in 0..5 {
+            let time = start.plus(m).to_rfc3339();
+            for api in 0..apis {
+                let id = format!("e-{}-{api}", start.0 + m);
+                records.push(event(
+                    &time,
+                    "ssm.amazonaws.com",
+                    &format!("PutParameter{api}"),
+                    false,
+                    None,
+                    arn,
+                    &id,
+                ));
+            }
+        }
+        let stamp: String = start
+            .plus(5)
+            .to_rfc3339()
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .take(13)
+            .collect();
+        paths.push(write_log(
+            &logs,
+            "123456789012",
+            "us-east-1",
+            &format!("{stamp}Z"),
+            &format!("WRITESWRITES{f:04}"),
+            &records,
+        ));
+    }
+
+    let embedded = EmbeddedStore::open(&dir.path().join("state")).unwrap();
+    let store = CountingStore {
+        inner: &embedded,
+        puts: Mutex::default(),
+    };
+    let sink = DirectorySink {
+        root: dir.path().join("out"),
+    };
+    let engine = Engine::new(Config::default(), &store, &sink);
+    for path in &paths {
+        let key = path
+            .strip_prefix(&logs)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(std::fs::File::open(path)?))
+        };
+        engine
+            .process(&format!("trail/{key}"), &key, &open)
+            .unwrap();
+    }
+    let puts = store.puts.lock().unwrap().clone();
+    eprintln!("writes by item kind over {files} files: {puts:?}");
+    // Minutes close 15 minutes after delivery: the last file (delivered 03:00) closes through
+    // 02:45, so hours 00 and 01 are complete and folded, one write per series each; hour 02 is
+    // not yet. Minute by minute it would be one write per series per file (350 here).
+    let series_writes = puts.get("SER").copied().unwrap_or(0);
+    assert_eq!(series_writes, 2 * apis, "{puts:?}");
+    // Every file writes its 5 minute items (plus the earlier minutes it re-merges: none here).
+    assert_eq!(puts.get("MIN").copied(), Some(5 * files as u64), "{puts:?}");
+}
