@@ -556,9 +556,8 @@ impl<'a> Engine<'a> {
                 transitions.push((sid.clone(), t));
             }
         }
-        if folding {
-            trail.folded_through = Some(fold_to);
-        }
+        // Written out even when unchanged: state from before this field meant `closed_through`.
+        trail.folded_through = if folding { Some(fold_to) } else { folded };
         let previous = trail.closed_through;
         trail.closed_through = Some(target);
         // Drop per-minute counts past the retention, once per hour of progress.
@@ -614,9 +613,13 @@ impl<'a> Engine<'a> {
         let (Some(ctx), Some(closed)) = (context(trail), trail.closed_through) else {
             return Ok(());
         };
-        let from = state
-            .last_closed
-            .map_or(Minute(i64::MIN / 2), |c| c.plus(1));
+        // Every series has learned everything up to `folded_through`: a series without state had
+        // no events before it, so the search never reaches further back than about an hour.
+        let learned = match (state.last_closed, trail.folded_through) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let from = learned.map_or(Minute(i64::MIN / 2), |c| c.plus(1));
         if from > closed {
             return Ok(());
         }
