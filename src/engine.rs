@@ -400,18 +400,17 @@ impl<'a> Engine<'a> {
                     if !touched_series.contains(sid) {
                         continue;
                     }
+                    let cfg = self.config.detector_for(sid);
                     let state = series.get(self, &pk, sid, key)?;
-                    if state.meets_start_rule(*m, s.count, ctx, self.config.detector_for(sid)) {
-                        // The Start record reports the baseline up to now.
-                        self.catch_up(&pk, &trail, sid, state, key)?;
+                    // No Start without the rule (the usual case): judged once, nothing more.
+                    if !state.meets_start_rule(*m, s.count, ctx, cfg) {
+                        continue;
                     }
-                    if let Some(t) = state.observe_open_minute(
-                        *m,
-                        s.count,
-                        &s.attribution,
-                        ctx,
-                        self.config.detector_for(sid),
-                    ) {
+                    // The Start record reports the baseline up to now.
+                    self.catch_up(&pk, &trail, sid, state, key)?;
+                    if let Some(t) =
+                        state.observe_open_minute(*m, s.count, &s.attribution, ctx, cfg)
+                    {
                         transitions.push((sid.clone(), t));
                     }
                 }

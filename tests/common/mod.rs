@@ -183,10 +183,8 @@ pub mod watch;
 pub fn storm_trail(dir: &Path) -> Vec<String> {
     let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
     let mut keys = Vec::new();
-    let mut f = |stamp: &str, u: &str, records: &[Value]| {
-        let p = write_log(dir, "123456789012", "us-east-1", stamp, u, records);
-        keys.push(p.strip_prefix(dir).unwrap().to_string_lossy().to_string());
-    };
+    let mut f =
+        |stamp: &str, u: &str, records: &[Value]| keys.push(log_key(dir, stamp, u, records));
     let create =
         |t: &str, id: &str| event(t, "iam.amazonaws.com", "CreateUser", false, None, arn, id);
     f(
@@ -239,6 +237,12 @@ pub fn replay_records(
         .flat_map(|p| [p.start, p.end])
         .flatten()
         .collect()
+}
+
+/// Write a log file of account 123456789012 in us-east-1 under `dir`; its key relative to `dir`.
+pub fn log_key(dir: &Path, stamp: &str, unique: &str, records: &[Value]) -> String {
+    let p = write_log(dir, "123456789012", "us-east-1", stamp, unique, records);
+    p.strip_prefix(dir).unwrap().to_string_lossy().to_string()
 }
 
 /// A name unique to this process and moment (tables, prefixes).
@@ -337,10 +341,8 @@ pub fn data_event(time: &str, name: &str, error: Option<&str>, arn: &str, id: &s
 pub fn reads_and_data_trail(dir: &Path) -> Vec<String> {
     let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
     let mut keys = Vec::new();
-    let mut f = |stamp: &str, u: &str, records: &[Value]| {
-        let p = write_log(dir, "123456789012", "us-east-1", stamp, u, records);
-        keys.push(p.strip_prefix(dir).unwrap().to_string_lossy().to_string());
-    };
+    let mut f =
+        |stamp: &str, u: &str, records: &[Value]| keys.push(log_key(dir, stamp, u, records));
     let create =
         |t: &str, id: &str| event(t, "iam.amazonaws.com", "CreateUser", false, None, arn, id);
     let describe = |t: &str, id: &str| {
