@@ -123,7 +123,7 @@ fn decide(c: &mut Criterion) {
     g.bench_function("observe open minute (week of baseline)", |b| {
         b.iter_batched(
             || warm.clone(),
-            |mut s| black_box(s.observe_open_minute(now, 40, &attribution, ctx, &cfg)),
+            |mut s| black_box(s.observe_open_minute(now, 40, 0, &attribution, ctx, &cfg)),
             BatchSize::SmallInput,
         )
     });

@@ -13,6 +13,12 @@ pub struct DetectorConfig {
     pub start_alpha: f64,
     /// Minimum events in the minute to Start.
     pub min_count: u64,
+    /// Minimum events for a minute to Start on its own evidence; below, only as part of a
+    /// sustained run.
+    pub single_minute_count: u64,
+    /// Minimum (winsorised) events in the previous and current clock hour for the sustained
+    /// rule (0 turns the rule off).
+    pub sustained_events: u64,
     /// Minimum ratio of the minute's count to the baseline rate.
     pub min_ratio: f64,
     /// Novelty gate: the count must exceed the largest recent comparable minute by this fraction…
@@ -114,6 +120,8 @@ impl Sensitivity {
         DetectorConfig {
             start_alpha: p.start_alpha,
             min_count: p.min_count,
+            single_minute_count: p.single_minute_count,
+            sustained_events: p.sustained_events,
             min_ratio: p.min_ratio,
             novelty_margin: p.novelty_margin,
             novelty_min_extra: p.novelty_min_extra,
@@ -126,6 +134,8 @@ impl Sensitivity {
         let medium = DetectorConfig {
             start_alpha: 1e-6,
             min_count: 5,
+            single_minute_count: 12,
+            sustained_events: 15,
             min_ratio: 3.0,
             novelty_margin: 0.5,
             novelty_min_extra: 2,
@@ -147,6 +157,8 @@ impl Sensitivity {
             Sensitivity::Low => DetectorConfig {
                 start_alpha: 1e-8,
                 min_count: 10,
+                single_minute_count: 20,
+                sustained_events: 30,
                 min_ratio: 5.0,
                 novelty_margin: 1.0,
                 novelty_min_extra: 5,
@@ -156,6 +168,9 @@ impl Sensitivity {
             Sensitivity::High => DetectorConfig {
                 start_alpha: 1e-5,
                 min_count: 3,
+                // As CloudTrail Insights on sparse APIs: a few events in one minute are enough.
+                single_minute_count: 3,
+                sustained_events: 10,
                 min_ratio: 2.0,
                 novelty_margin: 0.25,
                 novelty_min_extra: 1,
@@ -198,7 +213,15 @@ pub const KNOBS: &[(&str, &str)] = &[
     ),
     (
         "MIN_COUNT",
-        "minimum events in a minute to Start (default 5)",
+        "minimum events in the minute that Starts, by either rule (default 5)",
+    ),
+    (
+        "SINGLE_MINUTE_COUNT",
+        "minimum events for one minute to Start on its own (default 12)",
+    ),
+    (
+        "SUSTAINED_EVENTS",
+        "minimum events over the current and previous clock hour for a sustained run to Start (default 15; 0 = off)",
     ),
     (
         "MIN_RATIO",
@@ -362,6 +385,14 @@ impl Config {
             "between 0 and 1",
         )?;
         set(s, "MIN_COUNT", &mut d.min_count, |v| *v >= 1, "at least 1")?;
+        set(
+            s,
+            "SINGLE_MINUTE_COUNT",
+            &mut d.single_minute_count,
+            |v| *v >= 1,
+            "at least 1",
+        )?;
+        set(s, "SUSTAINED_EVENTS", &mut d.sustained_events, |_| true, "")?;
         set(
             s,
             "MIN_RATIO",

@@ -145,6 +145,73 @@ pub struct DetectionBaseline {
     pub window_hours: f64,
 }
 
+/// The Start gates at one minute: what a count must reach to Start, gate by gate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StartGates {
+    pub min_count: u64,
+    /// `MIN_RATIO ×` the baseline rate.
+    pub by_ratio: f64,
+    /// The novelty level: beyond the largest comparable recent minute.
+    pub novelty: f64,
+    /// The baseline rate the Poisson gate tests against…
+    pub rate: f64,
+    /// …and the tail probability a count must fall below.
+    pub alpha: f64,
+    /// The burst-tail level (0 when the gate does not apply or was not computed).
+    pub burst_tail: f64,
+}
+
+impl StartGates {
+    /// The gates `count` fails, by name (empty: it Starts).
+    pub fn failed(&self, count: u64) -> Vec<&'static str> {
+        let c = count as f64;
+        let mut out = Vec::new();
+        if count < self.min_count {
+            out.push("min count");
+        }
+        if c < self.by_ratio {
+            out.push("ratio");
+        }
+        if c < self.novelty {
+            out.push("novelty");
+        }
+        if poisson_tail(count, self.rate) >= self.alpha {
+            out.push("poisson");
+        }
+        if c <= self.burst_tail {
+            out.push("burst tail");
+        }
+        out
+    }
+}
+
+/// The sustained rule: a run of busy minutes that no single minute proves. The evidence is the
+/// series' events in the previous and current clock hour up to this minute, each minute
+/// winsorised as the baseline learns it (so one burst cannot carry it); it must be novel against
+/// the largest pair of adjacent hours in the window, surprising for a Poisson process at the
+/// baseline rate, at least `SUSTAINED_EVENTS`, beyond the burst-tail level, and the minute
+/// itself must be unusual (by the rule that keeps an insight open).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SustainedGates {
+    pub sum: u64,
+    /// The novelty, ratio and minimum-events levels, whichever is highest.
+    pub needed: f64,
+    /// Events a Poisson process at the baseline rate gives over the same minutes…
+    pub expected: f64,
+    /// …and the tail probability the sum must fall below.
+    pub alpha: f64,
+    pub minute_unusual: bool,
+}
+
+impl SustainedGates {
+    /// Whether the sum meets the rule (the burst-tail level aside).
+    pub fn passed(&self) -> bool {
+        self.minute_unusual
+            && self.sum as f64 >= self.needed
+            && poisson_tail(self.sum, self.expected) < self.alpha
+    }
+}
+
 /// `P(X >= c)` for `X ~ Poisson(rate)`.
 pub fn poisson_tail(c: u64, rate: f64) -> f64 {
     if c == 0 {
@@ -268,34 +335,127 @@ impl SeriesState {
         burst_tail_threshold(&mut maxima, b.window_hours, b.rate, cfg)
     }
 
-    /// Whether `count` events in minute `t` meet every Start gate.
-    pub fn meets_start_rule(
+    /// The Start gates at minute `t` except the burst-tail one (costly; see
+    /// [`Self::tail_threshold`]), or `None` during the warm-up.
+    fn cheap_gates(
         &self,
         t: Minute,
-        count: u64,
         ctx: TrailContext,
         cfg: &DetectorConfig,
-    ) -> bool {
+    ) -> Option<(StartGates, DetectionBaseline)> {
         let observed = t.0 - ctx.observed_since.0;
         if observed < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
-            return false;
+            return None;
         }
         let (alpha, min_count) = if observed < MINUTES_PER_WEEK {
             (cfg.start_alpha / 100.0, cfg.min_count.saturating_add(2))
         } else {
             (cfg.start_alpha, cfg.min_count)
         };
-        if count < min_count {
-            return false;
-        }
         let b = self.detection_baseline(t, ctx, cfg);
-        let c = count as f64;
         let novelty =
             b.novelty_max + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * b.novelty_max);
-        c >= cfg.min_ratio * b.rate
-            && c >= novelty
-            && poisson_tail(count, b.rate) < alpha
-            && c > self.tail_threshold(t, &b, cfg)
+        let gates = StartGates {
+            min_count,
+            by_ratio: cfg.min_ratio * b.rate,
+            novelty,
+            rate: b.rate,
+            alpha,
+            burst_tail: 0.0,
+        };
+        Some((gates, b))
+    }
+
+    /// Whether `count` events in minute `t` Start an insight: the minute on its own (every
+    /// gate of [`StartGates`], and at least `SINGLE_MINUTE_COUNT` events), or as the latest of a
+    /// sustained run (see [`SustainedGates`]). `unlearned`: this series' winsorised events in
+    /// closed minutes of the previous and current clock hour that the state has not learned
+    /// (the engine defers quiet series' minutes to the hour's end); 0 when it has learned them.
+    pub fn meets_start_rule(
+        &self,
+        t: Minute,
+        count: u64,
+        unlearned: u64,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> bool {
+        let observed = t.0 - ctx.observed_since.0;
+        if observed < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR || count < cfg.min_count {
+            return false;
+        }
+        let Some((gates, b)) = self.cheap_gates(t, ctx, cfg) else {
+            return false;
+        };
+        if count < gates.min_count {
+            return false;
+        }
+        // The burst-tail level is computed at most once, and only when a rule needs it.
+        let mut tail = None;
+        let mut tail_level = || *tail.get_or_insert_with(|| self.tail_threshold(t, &b, cfg));
+        let single = count >= cfg.single_minute_count && gates.failed(count).is_empty();
+        if single && count as f64 > tail_level() {
+            return true;
+        }
+        self.sustained_gates(t, count, unlearned, &b, ctx, cfg)
+            .is_some_and(|g| g.passed() && g.sum as f64 > tail_level())
+    }
+
+    /// The sustained rule's sums at minute `t` (see [`SustainedGates`]); `None` in the first
+    /// week, when the window cannot tell a weekly rhythm from a spike.
+    fn sustained_gates(
+        &self,
+        t: Minute,
+        count: u64,
+        unlearned: u64,
+        b: &DetectionBaseline,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Option<SustainedGates> {
+        let observed = t.0 - ctx.observed_since.0;
+        if cfg.sustained_events == 0 || observed < MINUTES_PER_WEEK {
+            return None;
+        }
+        let h = t.hour();
+        let usual = |k: i64| self.hours.get(&k).map_or(0, |s| s.clipped);
+        let sum = usual(h - 1) + usual(h) + unlearned + count.min(self.usual_cap(t, ctx, cfg));
+        let (first_hour, last_hour) = window(t);
+        // Any stretch of up to two hours lies within two adjacent clock hours.
+        let largest_pair = (first_hour + 1..=last_hour)
+            .map(|k| usual(k - 1) + usual(k))
+            .max()
+            .unwrap_or(0) as f64;
+        let minutes = MINUTES_PER_HOUR + t.0.rem_euclid(MINUTES_PER_HOUR) + 1;
+        let expected = b.rate * minutes as f64;
+        let novelty =
+            largest_pair + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * largest_pair);
+        let c = count as f64;
+        Some(SustainedGates {
+            sum,
+            needed: novelty
+                .max(cfg.min_ratio * expected)
+                .max(cfg.sustained_events as f64),
+            expected,
+            alpha: cfg.start_alpha,
+            minute_unusual: count >= cfg.end_min_count
+                && c >= cfg.end_ratio * b.rate
+                && poisson_tail(count, b.rate) < cfg.end_alpha,
+        })
+    }
+
+    /// Every gate of both Start rules at minute `t` for `count` events, to explain a decision
+    /// (`None` during the warm-up).
+    pub fn explain_start(
+        &self,
+        t: Minute,
+        count: u64,
+        unlearned: u64,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Option<(StartGates, Option<SustainedGates>)> {
+        let (mut gates, b) = self.cheap_gates(t, ctx, cfg)?;
+        gates.burst_tail = self.tail_threshold(t, &b, cfg);
+        let sustained = self.sustained_gates(t, count, unlearned, &b, ctx, cfg);
+        Some((gates, sustained))
     }
 
     /// A still-open minute has `count` events so far: Start now if the evidence is already enough.
@@ -303,6 +463,7 @@ impl SeriesState {
         &mut self,
         t: Minute,
         count: u64,
+        unlearned: u64,
         attribution: &Attribution,
         ctx: TrailContext,
         cfg: &DetectorConfig,
@@ -311,7 +472,7 @@ impl SeriesState {
         if !open {
             return None;
         }
-        self.maybe_start(t, count, attribution, ctx, cfg)
+        self.maybe_start(t, count, unlearned, attribution, ctx, cfg)
     }
 
     /// Start at `t` if the rule is met and no insight is open, or move an open insight's Start
@@ -323,6 +484,7 @@ impl SeriesState {
         &mut self,
         t: Minute,
         count: u64,
+        unlearned: u64,
         attribution: &Attribution,
         ctx: TrailContext,
         cfg: &DetectorConfig,
@@ -332,7 +494,7 @@ impl SeriesState {
             Some(_) => return None,
             None => None,
         };
-        if !self.meets_start_rule(t, count, ctx, cfg) {
+        if !self.meets_start_rule(t, count, unlearned, ctx, cfg) {
             return None;
         }
         let mut start = self.begin(t, count, attribution, ctx, cfg);
@@ -439,7 +601,7 @@ impl SeriesState {
             return Vec::new();
         }
         let mut out = self.close_silent_through(t.plus(-1), cfg);
-        if judge_start && let Some(start) = self.maybe_start(t, count, attribution, ctx, cfg) {
+        if judge_start && let Some(start) = self.maybe_start(t, count, 0, attribution, ctx, cfg) {
             out.push(start);
         }
         if let Some(end) = self.learn(t, count, attribution, ctx, cfg) {
@@ -611,17 +773,24 @@ impl SeriesState {
         slot.held_max = slot.held_max.max(count);
     }
 
-    fn learn_usual(&mut self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) {
-        // Winsorise what is learned at what the series has already done (or a Poisson 99.9%
-        // quantile), so a near-miss spike cannot drag the baseline up quickly. Until the trail is
-        // warm there is nothing to compare with, so everything is learned.
-        let cap = if t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
+    /// The most one minute at `t` adds to the winsorised (`clipped`) sums: what the series has
+    /// already done, or a Poisson 99.9% quantile, whichever is larger. The same for every minute
+    /// of an hour (it depends only on the detection window).
+    pub fn usual_cap(&self, t: Minute, ctx: TrailContext, cfg: &DetectorConfig) -> u64 {
+        if t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
             u64::MAX
         } else {
             let b = self.detection_baseline(t, ctx, cfg);
             let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
             typical.max(b.largest_minute).ceil() as u64
-        };
+        }
+    }
+
+    fn learn_usual(&mut self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) {
+        // Winsorise what is learned at what the series has already done (or a Poisson 99.9%
+        // quantile), so a near-miss spike cannot drag the baseline up quickly. Until the trail is
+        // warm there is nothing to compare with, so everything is learned.
+        let cap = self.usual_cap(t, ctx, cfg);
         let slot = self.hours.entry(t.hour()).or_default();
         slot.raw += count;
         slot.clipped += count.min(cap);
@@ -706,7 +875,12 @@ mod tests {
         let t = history(&mut s, 0, start, |t| u64::from(t % 500 == 0));
         assert!(t.is_empty(), "single calls never fire: {t:?}");
         let burst = Minute(start + 10);
-        let got = s.close_minute(burst, 6, &attr(6), ctx(), &cfg());
+        assert!(
+            s.close_minute(Minute(start + 5), 6, &attr(6), ctx(), &cfg())
+                .is_empty(),
+            "6 events in one minute, then silence: below SINGLE_MINUTE_COUNT"
+        );
+        let got = s.close_minute(burst, 12, &attr(12), ctx(), &cfg());
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].phase, Phase::Start);
         assert_eq!(got[0].event_time, burst);
@@ -714,7 +888,8 @@ mod tests {
         assert_eq!(b.baseline_duration, MINUTES_PER_WEEK + minute_of_day(burst));
         let expected: u64 = (0..start + 10)
             .filter(|t| *t >= burst.day_start().0 - 7 * MINUTES_PER_DAY && t % 500 == 0)
-            .count() as u64;
+            .count() as u64
+            + 6;
         assert!((b.baseline_average - expected as f64 / b.baseline_duration as f64).abs() < 1e-12);
     }
 
@@ -724,7 +899,7 @@ mod tests {
         let start = 8 * MINUTES_PER_DAY;
         history(&mut s, 0, start, |t| u64::from(t % 300 == 0));
         let mut out = Vec::new();
-        for (i, c) in [10u64, 12, 8].iter().enumerate() {
+        for (i, c) in [14u64, 12, 7].iter().enumerate() {
             out.extend(s.close_minute(Minute(start + i as i64), *c, &attr(*c), ctx(), &cfg()));
         }
         assert_eq!(out.len(), 1);
@@ -737,9 +912,9 @@ mod tests {
         assert_eq!(end.start, Minute(start));
         assert_eq!(end.event_time, Minute(start + 3));
         assert_eq!(end.insight_duration, 3);
-        assert!((end.insight_average - 10.0).abs() < 1e-12);
+        assert!((end.insight_average - 11.0).abs() < 1e-12);
         assert_eq!(end.baseline_average, out[0].baseline_average);
-        assert!((end.insight_attribution.callers[0].1 - 10.0).abs() < 1e-12);
+        assert!((end.insight_attribution.callers[0].1 - 11.0).abs() < 1e-12);
         assert!(s.insight.is_none());
     }
 
@@ -765,22 +940,22 @@ mod tests {
         let start = 8 * MINUTES_PER_DAY;
         history(&mut s, 0, start, |t| u64::from(t % 1000 == 0));
         assert!(
-            s.observe_open_minute(Minute(start), 2, &attr(2), ctx(), &cfg())
+            s.observe_open_minute(Minute(start), 2, 0, &attr(2), ctx(), &cfg())
                 .is_none()
         );
         let st = s
-            .observe_open_minute(Minute(start), 9, &attr(9), ctx(), &cfg())
+            .observe_open_minute(Minute(start), 13, 0, &attr(13), ctx(), &cfg())
             .unwrap();
-        assert_eq!(st.insight_average, 9.0);
+        assert_eq!(st.insight_average, 13.0);
         assert!(
-            s.observe_open_minute(Minute(start), 12, &attr(12), ctx(), &cfg())
+            s.observe_open_minute(Minute(start), 14, 0, &attr(14), ctx(), &cfg())
                 .is_none()
         );
-        let closed = s.close_minute(Minute(start), 12, &attr(12), ctx(), &cfg());
+        let closed = s.close_minute(Minute(start), 14, &attr(14), ctx(), &cfg());
         assert!(closed.is_empty());
         let end = s.close_silent_through(Minute(start + 5), &cfg()).remove(0);
         assert_eq!(
-            end.insight_average, 12.0,
+            end.insight_average, 14.0,
             "End uses the final count of the closed minute"
         );
     }
@@ -791,16 +966,16 @@ mod tests {
         let start = 8 * MINUTES_PER_DAY;
         history(&mut s, 0, start, |t| u64::from(t % 1000 == 0));
         let first = s
-            .observe_open_minute(Minute(start + 1), 20, &attr(20), ctx(), &cfg())
+            .observe_open_minute(Minute(start + 1), 20, 0, &attr(20), ctx(), &cfg())
             .unwrap();
         assert_eq!(first.replaces, None);
         let moved = s
-            .observe_open_minute(Minute(start), 20, &attr(20), ctx(), &cfg())
+            .observe_open_minute(Minute(start), 20, 0, &attr(20), ctx(), &cfg())
             .unwrap();
         assert_eq!(moved.start, Minute(start));
         assert_eq!(moved.replaces, Some(Minute(start + 1)));
         assert!(
-            s.observe_open_minute(Minute(start), 25, &attr(25), ctx(), &cfg())
+            s.observe_open_minute(Minute(start), 25, 0, &attr(25), ctx(), &cfg())
                 .is_none()
         );
         s.close_minute(Minute(start), 20, &attr(20), ctx(), &cfg());
@@ -828,6 +1003,95 @@ mod tests {
         let ends: Vec<_> = t.iter().filter(|x| x.phase == Phase::End).collect();
         assert_eq!(ends.len(), 1);
         assert!(ends[0].accepted_as_normal);
+    }
+
+    /// Daily two-minute bursts of 8 + 8 and a call every 500 minutes, for 8 days.
+    fn bursty_history(s: &mut SeriesState) -> i64 {
+        let start = 8 * MINUTES_PER_DAY;
+        history(s, 0, start, |t| {
+            let in_day = t % MINUTES_PER_DAY;
+            if in_day == 600 || in_day == 601 {
+                8
+            } else {
+                u64::from(t % 500 == 0)
+            }
+        });
+        start
+    }
+
+    #[test]
+    fn a_sustained_run_starts_and_a_usual_burst_does_not() {
+        let mut s = SeriesState::default();
+        let start = bursty_history(&mut s);
+        let mut out = Vec::new();
+        for (i, c) in [8u64, 8].iter().enumerate() {
+            out.extend(s.close_minute(
+                Minute(start + 100 + i as i64),
+                *c,
+                &attr(*c),
+                ctx(),
+                &cfg(),
+            ));
+        }
+        assert!(out.is_empty(), "a burst like every day's: {out:?}");
+        // Six a minute (below SINGLE_MINUTE_COUNT) for 20 minutes, three hours later.
+        let run = start + 300;
+        for i in 0..20 {
+            out.extend(s.close_minute(Minute(run + i), 6, &attr(6), ctx(), &cfg()));
+        }
+        out.extend(s.close_silent_through(Minute(run + 30), &cfg()));
+        let phases: Vec<_> = out.iter().map(|t| (t.phase, t.start)).collect();
+        assert_eq!(phases.len(), 2, "{phases:?}");
+        assert_eq!(phases[0].0, Phase::Start);
+        assert!(
+            phases[0].1 > Minute(run) && phases[0].1 < Minute(run + 10),
+            "Started once the run is evidence enough: {phases:?}"
+        );
+        assert_eq!(out[1].phase, Phase::End);
+        assert_eq!(out[1].event_time, Minute(run + 20));
+
+        // The same run with the rule off: nothing.
+        let off = DetectorConfig {
+            sustained_events: 0,
+            ..cfg()
+        };
+        let mut s = SeriesState::default();
+        let start = bursty_history(&mut s);
+        let got: Vec<_> = (0..20)
+            .flat_map(|i| s.close_minute(Minute(start + 300 + i), 6, &attr(6), ctx(), &off))
+            .collect();
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn unlearned_minutes_weigh_as_learned_ones() {
+        // The engine judges a quiet series without learning its closed minutes until the hour
+        // ends, passing their winsorised sum instead: every decision must be the same.
+        let mut learned = SeriesState::default();
+        let start = bursty_history(&mut learned);
+        let deferred = learned.clone();
+        let run = start + 300;
+        let mut unlearned = 0;
+        let mut decisions = Vec::new();
+        for i in 0..20 {
+            let t = Minute(run + i);
+            let c = 3 + (i as u64 % 4);
+            let a = learned.meets_start_rule(t, c, 0, ctx(), &cfg());
+            let b = deferred.meets_start_rule(t, c, unlearned, ctx(), &cfg());
+            assert_eq!(a, b, "minute {i}: {unlearned} unlearned");
+            decisions.push(a);
+            if a {
+                break;
+            }
+            learned.close_minute(t, c, &attr(c), ctx(), &cfg());
+            unlearned += c.min(deferred.usual_cap(t, ctx(), &cfg()));
+        }
+        assert_eq!(
+            decisions.last(),
+            Some(&true),
+            "the run Starts: {decisions:?}"
+        );
+        assert!(decisions.len() > 1, "not on its first minute");
     }
 
     #[test]

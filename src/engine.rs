@@ -51,6 +51,23 @@ pub struct TrailState {
     /// state written before this existed: then it is `closed_through`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folded_through: Option<Minute>,
+    /// Each quiet series' winsorised events in the closed minutes it has not learned yet (all
+    /// after `folded_through`, in one clock hour): the sustained Start rule needs them before
+    /// the hour is folded. Late events are left out, so a crash and retry gives the same sums.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unlearned: BTreeMap<String, u64>,
+}
+
+impl TrailState {
+    /// `sid`'s unlearned events that count towards the sustained rule at minute `t` (those in
+    /// the previous or current clock hour of `t`).
+    fn unlearned_near(&self, sid: &str, t: Minute) -> u64 {
+        let hour = self.folded_through.map(|f| f.plus(1).hour());
+        match self.unlearned.get(sid) {
+            Some(&n) if hour.is_some_and(|h| h == t.hour() || h == t.hour() - 1) => n,
+            _ => 0,
+        }
+    }
 }
 
 /// A stored minute as the closing pass reads it: the series counts, not the event IDs.
@@ -391,6 +408,9 @@ impl<'a> Engine<'a> {
 
         // Early Start: a still-open minute whose evidence already meets the rule.
         if let Some(ctx) = context(&trail) {
+            // Winsorised counts of this file's earlier open minutes, per series, for the
+            // sustained rule (they are part of its run but not yet closed).
+            let mut open_run: BTreeMap<&str, Vec<(Minute, u64)>> = BTreeMap::new();
             for (m, (bucket, _)) in &stored {
                 if trail.closed_through.is_some_and(|ct| *m <= ct) {
                     continue;
@@ -402,14 +422,22 @@ impl<'a> Engine<'a> {
                     }
                     let cfg = self.config.detector_for(sid);
                     let state = series.get(self, &pk, sid, key)?;
+                    let run = open_run.entry(sid).or_default();
+                    let unlearned = trail.unlearned_near(sid, *m)
+                        + run
+                            .iter()
+                            .filter(|(e, _)| e.hour() >= m.hour() - 1)
+                            .map(|(_, n)| n)
+                            .sum::<u64>();
+                    run.push((*m, s.count.min(state.usual_cap(*m, ctx, cfg))));
                     // No Start without the rule (the usual case): judged once, nothing more.
-                    if !state.meets_start_rule(*m, s.count, ctx, cfg) {
+                    if !state.meets_start_rule(*m, s.count, unlearned, ctx, cfg) {
                         continue;
                     }
                     // The Start record reports the baseline up to now.
-                    self.catch_up(&pk, &trail, sid, state, key)?;
+                    self.follow(&pk, &mut trail, sid, state, key)?;
                     if let Some(t) =
-                        state.observe_open_minute(*m, s.count, &s.attribution, ctx, cfg)
+                        state.observe_open_minute(*m, s.count, unlearned, &s.attribution, ctx, cfg)
                     {
                         transitions.push((sid.clone(), t));
                     }
@@ -513,6 +541,10 @@ impl<'a> Engine<'a> {
         let from = after.map_or(Minute(i64::MIN / 2), |c| c.plus(1));
         let newly_closed = |m: Minute| closed.is_none_or(|c| m > c);
         let buckets = self.minutes_between(pk, from, target, key)?;
+        if folding {
+            // Every closed minute up to `fold_to` is learned in this pass.
+            trail.unlearned.clear();
+        }
         let mut followed: BTreeSet<String> = trail.open_insights.clone();
         followed.extend(trail.drop_watch.iter().cloned());
         for (i, (minute, bucket)) in buckets.iter().enumerate() {
@@ -525,12 +557,16 @@ impl<'a> Engine<'a> {
                 }
                 let state = series.get(self, pk, sid, key)?;
                 if deferred {
-                    // Judged now, learned when its hour is folded, unless it Starts.
-                    if !state.meets_start_rule(minute, s.count, ctx, cfg) {
+                    // Judged now, learned when its hour is folded, unless it Starts. (Its
+                    // unlearned minutes all lie in this minute's hour.)
+                    let unlearned = trail.unlearned.get(sid).copied().unwrap_or(0);
+                    if !state.meets_start_rule(minute, s.count, unlearned, ctx, cfg) {
+                        let capped = s.count.min(state.usual_cap(minute, ctx, cfg));
+                        *trail.unlearned.entry(sid.clone()).or_default() += capped;
                         continue;
                     }
                     // It Starts: learn its deferred minutes first, stored and in this pass.
-                    self.catch_up(pk, trail, sid, state, key)?;
+                    self.follow(pk, trail, sid, state, key)?;
                     for (m, earlier) in &buckets[..i] {
                         if let Some(e) = earlier.series.get(sid) {
                             state.fold_minute(*m, e.count, &e.attribution, ctx, cfg);
@@ -597,6 +633,21 @@ impl<'a> Engine<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// A quiet series starts being followed minute by minute (it Starts, or the drop detector
+    /// watches it): it learns its deferred minutes first.
+    fn follow(
+        &self,
+        pk: &str,
+        trail: &mut TrailState,
+        sid: &str,
+        state: &mut SeriesState,
+        key: &str,
+    ) -> Result<(), Abort> {
+        self.catch_up(pk, trail, sid, state, key)?;
+        trail.unlearned.remove(sid);
+        Ok(())
     }
 
     /// Learn the closed minutes a quiet series has not folded yet (see [`Self::close_through`]),
@@ -696,7 +747,7 @@ impl<'a> Engine<'a> {
         series: SeriesCache,
         key: &str,
     ) -> Result<(), Abort> {
-        for (sid, entry) in series.entries {
+        for (sid, mut entry) in series.entries {
             if entry.state.insight.is_some() {
                 trail.open_insights.insert(sid.clone());
             } else {
@@ -706,7 +757,9 @@ impl<'a> Engine<'a> {
             let watch = !entry.state.drop.is_idle() || worth_watching(&entry.state.hours, cfg);
             if !watch {
                 trail.drop_watch.remove(&sid);
-            } else if trail.drop_watch.len() < MAX_DROP_WATCH {
+            } else if !trail.drop_watch.contains(&sid) && trail.drop_watch.len() < MAX_DROP_WATCH {
+                // Followed from now on: its deferred minutes are learned first.
+                self.follow(pk, trail, &sid, &mut entry.state, key)?;
                 trail.drop_watch.insert(sid.clone());
             }
             if entry.version.is_none() && entry.state == SeriesState::default() {

@@ -250,13 +250,13 @@ fn handler_under_cargo_lambda_watch_counts_once_under_duplicates_and_concurrency
     let f2 = f(
         "20260109T1005Z",
         "WATCHWATCHWATCH2",
-        &(0..5).map(|i| denied(i, i)).collect::<Vec<_>>(),
+        &(0..8).map(|i| denied(i, i)).collect::<Vec<_>>(),
     );
-    // f3 repeats one event of f2 (a duplicate eventID across files) and adds three more.
+    // f3 repeats one event of f2 (a duplicate eventID across files) and adds six more.
     let f3 = f(
         "20260109T1006Z",
         "WATCHWATCHWATCH3",
-        &(4..8).map(|i| denied(i, i)).collect::<Vec<_>>(),
+        &(7..14).map(|i| denied(i, i)).collect::<Vec<_>>(),
     );
     let f4 = f(
         "20260109T1030Z",
@@ -347,10 +347,10 @@ fn handler_under_cargo_lambda_watch_counts_once_under_duplicates_and_concurrency
             ten,
             "error#secretsmanager.amazonaws.com#GetSecretValue#AccessDenied".into()
         )),
-        Some(&8),
-        "8 distinct events, each counted once: {got:?}"
+        Some(&14),
+        "14 distinct events, each counted once: {got:?}"
     );
-    assert_eq!(got.values().sum::<u64>(), 10, "{got:?}");
+    assert_eq!(got.values().sum::<u64>(), 16, "{got:?}");
 
     let records = insight_records_in_s3(&S3Location {
         bucket: out.clone(),
@@ -378,7 +378,7 @@ fn handler_under_cargo_lambda_watch_counts_once_under_duplicates_and_concurrency
             .statistics
             .insight
             .average,
-        8.0
+        14.0
     );
 
     // The test event is acknowledged; the sweep (wall clock: these January minutes are past the

@@ -1182,7 +1182,7 @@ fn spike(env: &Env) -> Vec<String> {
         ),
         (
             log_key("", "20260109T1005Z", "OWNOUTPUTFILE002"),
-            records(&(0..8).map(denied).collect::<Vec<_>>()),
+            records(&(0..14).map(denied).collect::<Vec<_>>()),
         ),
         (
             log_key("", "20260109T1030Z", "OWNOUTPUTFILE003"),
@@ -1304,7 +1304,7 @@ fn own_insights_files_in_the_trail_bucket_are_never_reingested() {
 fn replay_into_its_own_input_directory_does_not_reingest() {
     let work = tempfile::tempdir().unwrap();
     let logs_dir = work.path().join("logs");
-    let denied: Vec<Value> = (0..8)
+    let denied: Vec<Value> = (0..14)
         .map(|i| access_denied(i, &format!("r-d-{i}")))
         .collect();
     common::write_log(

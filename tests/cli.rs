@@ -21,7 +21,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
-/// A small trail with one error-rate insight (6 AccessDenied in one minute on a new caller).
+/// A small trail with one error-rate insight (14 AccessDenied in one minute on a new caller).
 fn small_trail(root: &Path) {
     let logs = root.join("logs");
     let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
@@ -41,7 +41,7 @@ fn small_trail(root: &Path) {
             "c-1",
         )],
     );
-    let errs: Vec<Value> = (0..6)
+    let errs: Vec<Value> = (0..14)
         .map(|i| {
             event(
                 "2026-01-09T10:00:30Z",
@@ -228,7 +228,7 @@ fn replay_metrics_lookup_session() {
     let m: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         m,
-        json!({"Timestamps": ["2026-01-09T10:00:00Z"], "Values": [6.0]})
+        json!({"Timestamps": ["2026-01-09T10:00:00Z"], "Values": [14.0]})
     );
 
     let o = cli(
@@ -261,7 +261,7 @@ fn replay_metrics_lookup_session() {
     let m: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         m,
-        json!({"Timestamps": ["2026-01-09T09:00:00Z", "2026-01-09T10:00:00Z"], "Values": [0.0, 6.0]})
+        json!({"Timestamps": ["2026-01-09T09:00:00Z", "2026-01-09T10:00:00Z"], "Values": [0.0, 14.0]})
     );
 
     let o = cli(&["lookup", "--out", &p("out"), "--json"], &[]);

@@ -156,12 +156,12 @@ fn trail(dir: &Path) -> Vec<(String, PathBuf)> {
     add(
         "20260109T1005Z",
         "CRASHCRASHCRASH3",
-        (0..5).map(denied).chain((0..4).map(run)).collect(),
+        (0..8).map(denied).chain((0..7).map(run)).collect(),
     );
     add(
         "20260109T1006Z",
         "CRASHCRASHCRASH4",
-        (4..8).map(denied).chain((4..9).map(run)).collect(),
+        (7..14).map(denied).chain((6..14).map(run)).collect(),
     );
     add(
         "20260109T1030Z",

@@ -28,20 +28,22 @@ fn small_scenario_meets_the_floors_and_beats_the_references() {
         ours.recall_target.of >= 50,
         "the scenario has target-class injections"
     );
-    assert!(fp <= 0.1, "false insights per series-week {fp}");
+    assert!(fp <= 0.04, "false insights per series-week {fp}");
     assert!(
         recall_target >= 0.7,
         "recall on ≥10×, ≥20-event spikes {recall_target}"
     );
-    assert!(precision >= 0.8, "precision {precision}");
+    assert!(precision >= 0.9, "precision {precision}");
     assert_eq!(
         quantile(&ours.start_delays, 0.5),
         Some(0),
         "Start in the first unusual minute"
     );
+    // A slow-building spike Starts once the run is evidence enough (the sustained rule), some
+    // minutes in: the tail of the delays is longer than for one-minute spikes.
     let p90_after_delivery = quantile(&ours.delivery_delays, 0.9).unwrap();
     assert!(
-        p90_after_delivery <= 30,
+        p90_after_delivery <= 40,
         "p90 delay after delivery {p90_after_delivery} min"
     );
     assert!(

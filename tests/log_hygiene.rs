@@ -113,7 +113,7 @@ fn logs_never_contain_credentials_or_records() {
         )]),
     );
     let spike = key("20260109T1005Z", "HYGIENEHYGIENE02");
-    let denied: Vec<Value> = (1..=8)
+    let denied: Vec<Value> = (1..=14)
         .map(|i| {
             secret_record(
                 &format!("2026-01-09T10:00:{i:02}Z"),

@@ -1,0 +1,210 @@
+//! Explains the evaluation's errors gate by gate: every false insight of trail-insights' detector
+//! (with the baseline it was judged against) and every missed target-class spike (with the
+//! gates its busiest minute failed). For tuning; the knobs come from the environment as usual.
+//!
+//! `cargo run --release --example detection_diag [-- full|small [SEED]]`
+
+use anyhow::Result;
+use trail_insights::attribution::Attribution;
+use trail_insights::config::Config;
+use trail_insights::detector::{SeriesState, TrailContext};
+use trail_insights::evaluation::methods::{Method, Prediction, detect};
+use trail_insights::evaluation::score::GRACE_MINUTES;
+use trail_insights::evaluation::traffic::{Scenario, Traffic, generate};
+use trail_insights::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let seed = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let scenario = match args.first().map(String::as_str) {
+        Some("small") => Scenario::small(seed),
+        _ => Scenario::full(seed),
+    };
+    let cfg = Config::load(None)?.detector;
+    let traffic = generate(&scenario);
+    let predictions = detect(&traffic, &Method::Ours(cfg.clone()), cfg.warmup_hours);
+    let warm = scenario
+        .start
+        .plus(i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR);
+
+    if let Ok(which) = std::env::var("DIAG_SERIES") {
+        let si: usize = which.parse()?;
+        let s = &traffic.series[si];
+        println!(
+            "series {si} {} rate {:.3} {:?}",
+            s.pattern.label(),
+            s.mean_rate,
+            s.key
+        );
+        for inj in traffic.injections.iter().filter(|i| i.series == si) {
+            println!(
+                "  injection {} {:?} {} min ratio {:.1} events {}",
+                when(inj.start),
+                inj.magnitude,
+                inj.minutes,
+                inj.ratio,
+                inj.events
+            );
+        }
+        for p in predictions.iter().filter(|p| p.series == si) {
+            println!("  insight {} .. {}", when(p.start), when(p.end));
+        }
+        if let Ok(day) = std::env::var("DIAG_DAY") {
+            let day: usize = day.parse()?;
+            for h in 0..24 {
+                let from = day * 1440 + h * 60;
+                let row: Vec<String> = (from..from + 60).map(|i| s.total(i).to_string()).collect();
+                println!("  {h:02}h {}", row.join(" "));
+            }
+        }
+        return Ok(());
+    }
+    println!("## False insights");
+    let mut false_count = 0;
+    for p in &predictions {
+        if p.start < warm
+            || matches_injection(&traffic, p)
+            || first_after_shift(&traffic, p, &predictions)
+        {
+            continue;
+        }
+        false_count += 1;
+        let s = &traffic.series[p.series];
+        let i = (p.start.0 - scenario.start.0) as usize;
+        let counts: Vec<u64> = (i..(i + 8).min(s.normal.len()))
+            .map(|j| s.total(j))
+            .collect();
+        let state = state_before(&traffic, p.series, i, &cfg);
+        let gates = state
+            .explain_start(p.start, s.total(i), 0, ctx(&traffic), &cfg)
+            .map(|(g, _)| g);
+        println!(
+            "series {:3} {:18} rate {:7.3} {} dur {:4} counts {:?} gates {:?}",
+            p.series,
+            s.pattern.label(),
+            s.mean_rate,
+            when(p.start),
+            p.end.0 - p.start.0,
+            counts,
+            gates.map(|g| format!(
+                "rate {:.3} novelty {:.1} tail {:.1}",
+                g.rate, g.novelty, g.burst_tail
+            ))
+        );
+    }
+
+    println!("\n## Missed target-class spikes");
+    let mut missed = 0;
+    for inj in &traffic.injections {
+        if inj.ratio < 10.0 || inj.events < 20 {
+            continue;
+        }
+        let (lo, hi) = (inj.start, inj.end().plus(GRACE_MINUTES));
+        let hit = predictions
+            .iter()
+            .any(|p| p.series == inj.series && p.start < hi && p.end > lo);
+        if hit {
+            continue;
+        }
+        missed += 1;
+        let s = &traffic.series[inj.series];
+        let first = (inj.start.0 - scenario.start.0) as usize;
+        let span = first..first + inj.minutes as usize;
+        let peak = span
+            .clone()
+            .max_by_key(|&j| (s.total(j), std::cmp::Reverse(j)))
+            .unwrap_or(first);
+        let state = state_before(&traffic, inj.series, peak, &cfg);
+        let t = scenario.start.plus(peak as i64);
+        let count = s.total(peak);
+        let explained = state.explain_start(t, count, 0, ctx(&traffic), &cfg);
+        let gates = explained.map(|(g, _)| g);
+        let sustained = explained.and_then(|(_, s)| s);
+        println!(
+            "series {:3} {:18} rate {:7.3} {} {:>8} {:5} {:3} min, {:4} events, ratio {:6.1}; peak {} at +{}: failed {:?} ({})",
+            inj.series,
+            s.pattern.label(),
+            s.mean_rate,
+            when(inj.start),
+            trail_insights::evaluation::score::magnitude_label(inj.magnitude),
+            inj.shape.label(),
+            inj.minutes,
+            inj.events,
+            inj.ratio,
+            count,
+            peak - first,
+            gates.map(|g| g.failed(count)).unwrap_or_default(),
+            gates.map_or(String::new(), |g| format!(
+                "rate {:.3} ratio≥{:.1} novelty≥{:.1} tail>{:.1}",
+                g.rate, g.by_ratio, g.novelty, g.burst_tail
+            )),
+        );
+        if let Some(s) = sustained {
+            println!(
+                "    sustained: sum {} needed {:.1} expected {:.2} minute unusual {} passed {}",
+                s.sum,
+                s.needed,
+                s.expected,
+                s.minute_unusual,
+                s.passed()
+            );
+        }
+    }
+    println!("\n{false_count} false insights, {missed} missed target-class spikes");
+    Ok(())
+}
+
+fn ctx(traffic: &Traffic) -> TrailContext {
+    TrailContext {
+        observed_since: traffic.scenario.start,
+    }
+}
+
+fn when(m: Minute) -> String {
+    let day = m.0.div_euclid(MINUTES_PER_DAY) - Minute(29_459_520).0 / MINUTES_PER_DAY;
+    let in_day = m.0.rem_euclid(MINUTES_PER_DAY);
+    format!("day {:2} {:02}:{:02}", day, in_day / 60, in_day % 60)
+}
+
+/// The series' detector state with every minute before index `until` closed.
+fn state_before(
+    traffic: &Traffic,
+    series: usize,
+    until: usize,
+    cfg: &trail_insights::config::DetectorConfig,
+) -> SeriesState {
+    let s = &traffic.series[series];
+    let none = Attribution::default();
+    let mut state = SeriesState::default();
+    for i in 0..until {
+        let c = s.total(i);
+        if c > 0 {
+            state.close_minute(
+                traffic.scenario.start.plus(i as i64),
+                c,
+                &none,
+                ctx(traffic),
+                cfg,
+            );
+        }
+    }
+    state
+}
+
+fn matches_injection(traffic: &Traffic, p: &Prediction) -> bool {
+    traffic.injections.iter().any(|inj| {
+        inj.series == p.series && p.start < inj.end().plus(GRACE_MINUTES) && p.end > inj.start
+    })
+}
+
+fn first_after_shift(traffic: &Traffic, p: &Prediction, all: &[Prediction]) -> bool {
+    traffic.shifts.iter().any(|shift| {
+        let from = shift.at.plus(-MINUTES_PER_HOUR);
+        shift.series == p.series
+            && all
+                .iter()
+                .filter(|q| q.series == p.series && q.end > from)
+                .min_by_key(|q| q.start)
+                .is_some_and(|q| q == p)
+    })
+}

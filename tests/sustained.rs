@@ -1,0 +1,157 @@
+//! The sustained Start rule end to end: a sparse API (one call an hour for eight days) gets five
+//! calls a minute for half an hour. No minute alone is enough to Start; the run is. The engine
+//! defers a quiet series' minutes to the end of their hour, so it must carry their counts
+//! (`TrailState::unlearned`) to Start where the detector fed minute by minute does, whether the
+//! run arrives in 5-minute files (Start from still-open minutes) or in one late file (Start when
+//! the minutes close).
+
+mod common;
+
+use common::{event, log_key, replay_records};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use trail_insights::attribution::Attribution;
+use trail_insights::config::Config;
+use trail_insights::detector::{Phase, SeriesState, TrailContext};
+use trail_insights::insight::InsightRecord;
+use trail_insights::time::Minute;
+
+const ARN: &str = "arn:aws:sts::123456789012:assumed-role/Backup/i-1";
+const RUN_PER_MINUTE: usize = 5;
+const RUN_MINUTES: usize = 30;
+
+fn snapshot(time: &str, id: &str) -> Value {
+    event(
+        time,
+        "ec2.amazonaws.com",
+        "CreateSnapshot",
+        false,
+        None,
+        ARN,
+        id,
+    )
+}
+
+fn minute(time: &str) -> Minute {
+    Minute::parse_event_time(time).unwrap()
+}
+
+/// The run's events of minute `i` (0-based from 10:00 on 9 January).
+fn run_minute(i: usize) -> Vec<Value> {
+    (0..RUN_PER_MINUTE)
+        .map(|k| {
+            snapshot(
+                &format!("2026-01-09T10:{i:02}:{:02}Z", k * 10),
+                &format!("run-{i}-{k}"),
+            )
+        })
+        .collect()
+}
+
+/// Eight days of one call an hour (one file an hour), then the run, then two later files that
+/// close it. `late`: the run comes in one file delivered at 10:34 instead of one every 5 minutes
+/// (its first 20 minutes close as it is processed).
+/// Returns the per-minute counts written.
+fn write_trail(dir: &Path, late: bool) -> BTreeMap<Minute, u64> {
+    let mut counts = BTreeMap::new();
+    let background = |counts: &mut BTreeMap<Minute, u64>, day: u32, hour: u32| {
+        let time = format!("2026-01-{day:02}T{hour:02}:30:00Z");
+        *counts.entry(minute(&time)).or_insert(0) += 1;
+        let stamp = format!("202601{day:02}T{hour:02}35Z");
+        let unique = format!("BG{day:02}{hour:02}AAAAAAAAAA");
+        let record = snapshot(&time, &format!("bg-{day}-{hour}"));
+        log_key(dir, &stamp, &unique, &[record]);
+    };
+    for day in 1..=9 {
+        for hour in 0..24 {
+            if day == 9 && hour >= 10 {
+                break;
+            }
+            background(&mut counts, day, hour);
+        }
+    }
+    for i in 0..RUN_MINUTES {
+        *counts
+            .entry(minute("2026-01-09T10:00:00Z").plus(i as i64))
+            .or_insert(0) += RUN_PER_MINUTE as u64;
+    }
+    if late {
+        let all: Vec<Value> = (0..RUN_MINUTES).flat_map(run_minute).collect();
+        log_key(dir, "20260109T1034Z", "RUNALLAAAAAAAAAA", &all);
+    } else {
+        for file in 0..RUN_MINUTES / 5 {
+            let records: Vec<Value> = (file * 5..file * 5 + 5).flat_map(run_minute).collect();
+            let stamp = format!("20260109T10{:02}Z", file * 5 + 5);
+            log_key(dir, &stamp, &format!("RUN{file:02}AAAAAAAAAAA"), &records);
+        }
+    }
+    background(&mut counts, 9, 10);
+    background(&mut counts, 9, 11);
+    counts
+}
+
+/// The detector fed the same counts minute by minute: its Start minutes.
+fn starts_minute_by_minute(counts: &BTreeMap<Minute, u64>, config: &Config) -> Vec<Minute> {
+    let ctx = TrailContext {
+        observed_since: *counts.keys().next().unwrap(),
+    };
+    let mut state = SeriesState::default();
+    let mut starts = Vec::new();
+    for (m, c) in counts {
+        for t in state.close_minute(*m, *c, &Attribution::default(), ctx, &config.detector) {
+            if t.phase == Phase::Start {
+                starts.push(t.start);
+            }
+        }
+    }
+    starts
+}
+
+fn snapshots(records: &[InsightRecord]) -> Vec<(String, Minute)> {
+    records
+        .iter()
+        .filter(|r| r.series().event_name == "CreateSnapshot")
+        .map(|r| {
+            let v = serde_json::to_value(r).unwrap();
+            let state = v["insightDetails"]["state"].as_str().unwrap().to_string();
+            (state, minute(v["eventTime"].as_str().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
+    let expected_start = minute("2026-01-09T10:00:00Z").plus(3);
+    for late in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        let counts = write_trail(&logs, late);
+        let config = Config::default();
+        assert_eq!(
+            starts_minute_by_minute(&counts, &config),
+            vec![expected_start],
+            "the detector on counts: each minute counts at most 4 (winsorised), so 1 + 4 × 4 = 17 \
+             events reach the rule at 10:03"
+        );
+
+        let records = replay_records(&logs, &dir.path().join("state"), &[]);
+        let got = snapshots(&records);
+        assert_eq!(
+            got,
+            vec![
+                ("Start".to_string(), expected_start),
+                ("End".to_string(), minute("2026-01-09T10:30:00Z")),
+            ],
+            "late = {late}: {records:?}"
+        );
+
+        // No minute of the run is enough on its own.
+        let without = replay_records(
+            &logs,
+            &dir.path().join("state-off"),
+            &[("SUSTAINED_EVENTS", "0")],
+        );
+        assert!(snapshots(&without).is_empty(), "late = {late}: {without:?}");
+    }
+}
