@@ -6,15 +6,20 @@
 //!
 //! Start (on the minute's count `c`, as soon as it meets every gate; counts only grow):
 //! - the trail has been observed for the warm-up time (the gates are tightened until 7 days);
-//! - `c >= MIN_COUNT` and `c >= MIN_RATIO × rate`;
+//! - `c >= SINGLE_MINUTE_COUNT` (and `MIN_COUNT`) and `c >= MIN_RATIO × rate`;
 //! - novelty: `c >= M + max(NOVELTY_MIN_EXTRA, NOVELTY_MARGIN × M)`, where `M` is the largest
 //!   minute in the window at the same hour of day ±1, or `NOVELTY_GLOBAL_WEIGHT ×` the largest at
 //!   any hour, whichever is larger: cron jobs and daily peaks are not news;
-//! - Poisson: `P(X >= c | rate) < START_ALPHA`.
+//! - Poisson: `P(X >= c | rate) < START_ALPHA`;
+//! - burst tail, for series burstier than Poisson (see `burst_tail_threshold`).
 //!
 //! The rate is the winsorised 7-day mean (or the hour-of-day mean for busy series, if higher),
 //! with a floor of half an event per window. The window leaves out the current and the previous
 //! hour, which may still be open, so a decision does not depend on the order files arrive in.
+//!
+//! Or Start as the latest minute of a sustained run that no single minute proves (below
+//! `SINGLE_MINUTE_COUNT`): see [`SustainedGates`]. For `REPEAT_MINUTES` after an End, either rule
+//! must also beat the ended insight's level.
 //!
 //! End: on closed minutes only, after `END_QUIET_MINUTES` consecutive usual minutes, judged
 //! against the rate frozen at Start. The insight's own minutes never teach the baseline, unless it
@@ -27,6 +32,11 @@ use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute, m
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// For this long after an insight Ends, a Start must beat that insight's largest minute (and
+/// a sustained run its last two hours' events) by the novelty margin: a level that flaps around
+/// the End thresholds (a level shift, a long incident) is not reported again and again, while a
+/// larger spike still is.
+const REPEAT_MINUTES: i64 = 6 * MINUTES_PER_HOUR;
 /// Hours of history kept: the reported baseline window reaches back to midnight 7 days before.
 const RING_HOURS: i64 = 9 * 24;
 /// Distinct values kept per attribution dimension, per day of baseline.
@@ -68,6 +78,15 @@ pub struct SeriesState {
     /// The drop detector's state (opt-in).
     #[serde(default, skip_serializing_if = "DropState::is_idle")]
     pub drop: DropState,
+    /// When the last insight Ended (its End record's event time), its largest minute and its
+    /// events in its last two clock hours: for `REPEAT_MINUTES` after an End, the same level
+    /// coming back is not news.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_end: Option<Minute>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub last_peak: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub last_pair: u64,
 }
 
 /// A ranked attribution list: (value, per-minute average).
@@ -353,8 +372,8 @@ impl SeriesState {
             (cfg.start_alpha, cfg.min_count)
         };
         let b = self.detection_baseline(t, ctx, cfg);
-        let novelty =
-            b.novelty_max + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * b.novelty_max);
+        let m = b.novelty_max.max(self.recent(t).0 as f64);
+        let novelty = m + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * m);
         let gates = StartGates {
             min_count,
             by_ratio: cfg.min_ratio * b.rate,
@@ -423,7 +442,8 @@ impl SeriesState {
         let largest_pair = (first_hour + 1..=last_hour)
             .map(|k| usual(k - 1) + usual(k))
             .max()
-            .unwrap_or(0) as f64;
+            .unwrap_or(0)
+            .max(self.recent(t).1) as f64;
         let minutes = MINUTES_PER_HOUR + t.0.rem_euclid(MINUTES_PER_HOUR) + 1;
         let expected = b.rate * minutes as f64;
         let novelty =
@@ -440,6 +460,15 @@ impl SeriesState {
                 && c >= cfg.end_ratio * b.rate
                 && poisson_tail(count, b.rate) < cfg.end_alpha,
         })
+    }
+
+    /// The last insight's largest minute and two-hour events, if it Ended `REPEAT_MINUTES` or
+    /// less before `t` (else zeros).
+    fn recent(&self, t: Minute) -> (u64, u64) {
+        match self.last_end {
+            Some(e) if t.0 - e.0 <= REPEAT_MINUTES => (self.last_peak, self.last_pair),
+            _ => (0, 0),
+        }
     }
 
     /// Every gate of both Start rules at minute `t` for `count` events, to explain a decision
@@ -688,6 +717,11 @@ impl SeriesState {
     /// Close the open insight (if any) and describe its End.
     fn end(&mut self, accept: bool) -> Option<Transition> {
         let ins = self.insight.take()?;
+        self.last_end = Some(ins.last_hot.plus(1));
+        let last = ins.last_hot.hour();
+        let held = |k: i64| self.hours.get(&k).map_or((0, 0), |s| (s.held, s.held_max));
+        self.last_peak = held(last).1.max(held(last - 1).1);
+        self.last_pair = held(last).0 + held(last - 1).0;
         let duration = ins.last_hot.0 - ins.start.0 + 1;
         for (_, slot) in self.hours.range_mut(ins.start.hour()..) {
             if accept {
@@ -1092,6 +1126,34 @@ mod tests {
             "the run Starts: {decisions:?}"
         );
         assert!(decisions.len() > 1, "not on its first minute");
+    }
+
+    #[test]
+    fn the_same_level_soon_after_an_end_is_not_a_new_insight() {
+        let mut s = SeriesState::default();
+        let start = 8 * MINUTES_PER_DAY;
+        history(&mut s, 0, start, |t| u64::from(t % 500 == 0));
+        let mut at = |s: &mut SeriesState, minute: i64, count: u64| {
+            let mut out = s.close_minute(Minute(minute), count, &attr(count), ctx(), &cfg());
+            out.extend(s.close_silent_through(Minute(minute + 10), &cfg()));
+            out.iter().map(|t| t.phase).collect::<Vec<_>>()
+        };
+        assert_eq!(at(&mut s, start, 20), [Phase::Start, Phase::End]);
+        assert_eq!(
+            at(&mut s, start + 60, 20),
+            [],
+            "the same level an hour later"
+        );
+        assert_eq!(
+            at(&mut s, start + 120, 40),
+            [Phase::Start, Phase::End],
+            "a larger spike is news"
+        );
+        assert_eq!(
+            at(&mut s, start + 130 + REPEAT_MINUTES, 20),
+            [Phase::Start, Phase::End],
+            "the first level again, long after"
+        );
     }
 
     #[test]
