@@ -1133,7 +1133,7 @@ mod tests {
         let mut s = SeriesState::default();
         let start = 8 * MINUTES_PER_DAY;
         history(&mut s, 0, start, |t| u64::from(t % 500 == 0));
-        let mut at = |s: &mut SeriesState, minute: i64, count: u64| {
+        let at = |s: &mut SeriesState, minute: i64, count: u64| {
             let mut out = s.close_minute(Minute(minute), count, &attr(count), ctx(), &cfg());
             out.extend(s.close_silent_through(Minute(minute + 10), &cfg()));
             out.iter().map(|t| t.phase).collect::<Vec<_>>()
