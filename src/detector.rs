@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// For this long after an insight Ends, a Start must beat that insight's largest minute (and
-/// a sustained run its last two hours' events) by the novelty margin: a level that flaps around
+/// a sustained run its last two hours' events, or the sum that Started it) by the novelty margin: a level that flaps around
 /// the End thresholds (a level shift, a long incident) is not reported again and again, while a
 /// larger spike still is.
 const REPEAT_MINUTES: i64 = 6 * MINUTES_PER_HOUR;
@@ -78,9 +78,9 @@ pub struct SeriesState {
     /// The drop detector's state (opt-in).
     #[serde(default, skip_serializing_if = "DropState::is_idle")]
     pub drop: DropState,
-    /// When the last insight Ended (its End record's event time), its largest minute and its
-    /// events in its last two clock hours: for `REPEAT_MINUTES` after an End, the same level
-    /// coming back is not news.
+    /// When the last insight Ended (its End record's event time), its largest minute, and its
+    /// events in its last two clock hours or the sustained sum that Started it, whichever is
+    /// larger: for `REPEAT_MINUTES` after an End, the same level coming back is not news.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_end: Option<Minute>,
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -116,6 +116,9 @@ pub struct OpenInsight {
     pub baseline_attribution: RankedAttribution,
     pub attribution: Attribution,
     pub pending_attribution: Attribution,
+    /// The sustained rule's sum at Start (0 before the first week).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -526,7 +529,7 @@ impl SeriesState {
         if !self.meets_start_rule(t, count, unlearned, ctx, cfg) {
             return None;
         }
-        let mut start = self.begin(t, count, attribution, ctx, cfg);
+        let mut start = self.begin(t, count, unlearned, attribution, ctx, cfg);
         start.replaces = replaces;
         Some(start)
     }
@@ -535,11 +538,16 @@ impl SeriesState {
         &mut self,
         t: Minute,
         count: u64,
+        unlearned: u64,
         attribution: &Attribution,
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> Transition {
-        let rate = self.detection_baseline(t, ctx, cfg).rate;
+        let b = self.detection_baseline(t, ctx, cfg);
+        let rate = b.rate;
+        let evidence = self
+            .sustained_gates(t, count, unlearned, &b, ctx, cfg)
+            .map_or(0, |g| g.sum);
         let window_start = Minute(t.day_start().0 - 7 * MINUTES_PER_DAY);
         let baseline_duration = if ctx.observed_since <= window_start {
             MINUTES_PER_WEEK + minute_of_day(t)
@@ -574,6 +582,7 @@ impl SeriesState {
             baseline_attribution: baseline_attribution.clone(),
             attribution: Attribution::default(),
             pending_attribution: Attribution::default(),
+            evidence,
         });
         Transition {
             phase: Phase::Start,
@@ -721,7 +730,7 @@ impl SeriesState {
         let last = ins.last_hot.hour();
         let held = |k: i64| self.hours.get(&k).map_or((0, 0), |s| (s.held, s.held_max));
         self.last_peak = held(last).1.max(held(last - 1).1);
-        self.last_pair = held(last).0 + held(last - 1).0;
+        self.last_pair = (held(last).0 + held(last - 1).0).max(ins.evidence);
         let duration = ins.last_hot.0 - ins.start.0 + 1;
         for (_, slot) in self.hours.range_mut(ins.start.hour()..) {
             if accept {
