@@ -94,11 +94,12 @@ fn main() -> Result<()> {
     }
 
     println!("\n## Missed target-class spikes");
-    let mut missed = 0;
+    let (mut missed, mut target) = (0, 0);
     for inj in &traffic.injections {
         if inj.ratio < 10.0 || inj.events < 20 {
             continue;
         }
+        target += 1;
         let (lo, hi) = (inj.start, inj.end().plus(GRACE_MINUTES));
         let hit = predictions
             .iter()
@@ -150,7 +151,13 @@ fn main() -> Result<()> {
             );
         }
     }
-    println!("\n{false_count} false insights, {missed} missed target-class spikes");
+    let weeks = traffic.series.len() as f64 * (scenario.end().0 - warm.0) as f64
+        / trail_insights::time::MINUTES_PER_WEEK as f64;
+    println!(
+        "\n{false_count} false insights ({:.4} per series-week), {missed} of {target} \
+         target-class spikes missed",
+        false_count as f64 / weeks
+    );
     Ok(())
 }
 
