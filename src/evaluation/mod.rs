@@ -49,6 +49,9 @@ pub struct Evaluation {
     pub sweep: Vec<MethodResult>,
     /// The presets, on counts.
     pub presets: Vec<(&'static str, Score)>,
+    /// This configuration on the same scenario generated with other seeds, on counts: how much
+    /// the numbers owe to one draw of the traffic.
+    pub other_seeds: Vec<(u64, Score)>,
 }
 
 /// Generate `scenario`, write its log files under `dir/logs`, replay them into `dir/state`
@@ -108,6 +111,18 @@ pub fn evaluate(
         ))
         .map(|(name, r)| (name, r.score))
         .collect();
+    let other_seeds = (1..=OTHER_SEEDS)
+        .map(|k| {
+            let seed = scenario.seed + k;
+            let other = traffic::generate(&Scenario {
+                seed,
+                ..scenario.clone()
+            });
+            let ours = Method::Ours(config.detector.clone());
+            let p = methods::detect(&other, &ours, warmup);
+            (seed, score::score(&other, &p, warmup))
+        })
+        .collect();
     eprintln!(
         "[evaluate] scored {} settings in {:.1} s in all",
         headline.len() + sweep.len() + 3,
@@ -124,8 +139,12 @@ pub fn evaluate(
         headline,
         sweep,
         presets,
+        other_seeds,
     })
 }
+
+/// Further seeds scored on counts beside the report's.
+const OTHER_SEEDS: u64 = 2;
 
 /// Run and score every method, on all cores (each method is independent).
 fn run_all(traffic: &Traffic, warmup: u32, methods: Vec<Method>) -> Vec<MethodResult> {

@@ -230,6 +230,22 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
             rate(&sc.false_overall)
         );
     }
+    md.push_str("\n## Other seeds (on counts)\n\nThe same scenario drawn with other seeds, the same settings, the detector fed minute by minute: how much the numbers above owe to one draw of the traffic.\n\n| Seed | Insights | Precision | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|---|\n");
+    let this = e.headline.first().map(|r| (e.scenario.seed, &r.score));
+    for (seed, sc) in this
+        .into_iter()
+        .chain(e.other_seeds.iter().map(|(s, sc)| (*s, sc)))
+    {
+        let _ = writeln!(
+            md,
+            "| {seed} | {} | {} | {} | {} | {} |",
+            sc.predictions,
+            pct(sc.precision()),
+            ratio(&sc.recall_all),
+            ratio(&sc.recall_target),
+            rate(&sc.false_overall)
+        );
+    }
     md.push_str("\n## Sweep\n\n| Setting | Insights | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|\n");
     for r in &e.sweep {
         let _ = writeln!(
