@@ -220,15 +220,7 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
 
     md.push_str("\n## Presets (on counts)\n\n| Preset | Insights | Precision | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|---|\n");
     for (name, sc) in &e.presets {
-        let _ = writeln!(
-            md,
-            "| {name} | {} | {} | {} | {} | {} |",
-            sc.predictions,
-            pct(sc.precision()),
-            ratio(&sc.recall_all),
-            ratio(&sc.recall_target),
-            rate(&sc.false_overall)
-        );
+        summary_row(&mut md, name, sc);
     }
     md.push_str("\n## Other seeds (on counts)\n\nThe same scenario drawn with other seeds, the same settings, the detector fed minute by minute: how much the numbers above owe to one draw of the traffic.\n\n| Seed | Insights | Precision | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|---|\n");
     let this = e.headline.first().map(|r| (e.scenario.seed, &r.score));
@@ -236,15 +228,7 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
         .into_iter()
         .chain(e.other_seeds.iter().map(|(s, sc)| (*s, sc)))
     {
-        let _ = writeln!(
-            md,
-            "| {seed} | {} | {} | {} | {} | {} |",
-            sc.predictions,
-            pct(sc.precision()),
-            ratio(&sc.recall_all),
-            ratio(&sc.recall_target),
-            rate(&sc.false_overall)
-        );
+        summary_row(&mut md, &seed.to_string(), sc);
     }
     md.push_str("\n## Sweep\n\n| Setting | Insights | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|\n");
     for r in &e.sweep {
@@ -259,6 +243,19 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
         );
     }
     md
+}
+
+/// `| label | insights | precision | recall (all) | recall (target) | false / series-week |`
+fn summary_row(md: &mut String, label: &str, sc: &Score) {
+    let _ = writeln!(
+        md,
+        "| {label} | {} | {} | {} | {} | {} |",
+        sc.predictions,
+        pct(sc.precision()),
+        ratio(&sc.recall_all),
+        ratio(&sc.recall_target),
+        rate(&sc.false_overall)
+    );
 }
 
 fn header(md: &mut String, first: &str, methods: &[(&str, &Score)]) {
