@@ -58,7 +58,22 @@ pub struct TrailState {
     pub unlearned: BTreeMap<String, u64>,
 }
 
+/// Quiet series whose unlearned sums the trail item carries, at most: ~70 bytes each (about
+/// 140 KB in all), so the item stays below DynamoDB's 400 KB. Beyond it, a series judges the sustained rule on its
+/// learned minutes only: a later Start at worst, never a false one.
+pub const MAX_UNLEARNED: usize = 2_000;
+
 impl TrailState {
+    /// Add `n` to `sid`'s unlearned sum (a new series only while fewer than
+    /// [`MAX_UNLEARNED`] are carried).
+    fn add_unlearned(&mut self, sid: &str, n: u64) {
+        if let Some(sum) = self.unlearned.get_mut(sid) {
+            *sum += n;
+        } else if self.unlearned.len() < MAX_UNLEARNED {
+            self.unlearned.insert(sid.to_string(), n);
+        }
+    }
+
     /// `sid`'s unlearned events that count towards the sustained rule at minute `t` (those in
     /// the previous or current clock hour of `t`).
     fn unlearned_near(&self, sid: &str, t: Minute) -> u64 {
@@ -562,7 +577,7 @@ impl<'a> Engine<'a> {
                     let unlearned = trail.unlearned.get(sid).copied().unwrap_or(0);
                     if !state.meets_start_rule(minute, s.count, unlearned, ctx, cfg) {
                         let capped = s.count.min(state.usual_cap(minute, ctx, cfg));
-                        *trail.unlearned.entry(sid.clone()).or_default() += capped;
+                        trail.add_unlearned(sid, capped);
                         continue;
                     }
                     // It Starts: learn its deferred minutes first, stored and in this pass.
@@ -1037,5 +1052,28 @@ impl SeriesCache {
             Some(e) => Ok(&mut e.state),
             None => Err(fatal(key, "series cache lost an entry")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlearned_sums_are_bounded() {
+        let mut trail = TrailState::default();
+        for i in 0..MAX_UNLEARNED + 10 {
+            trail.add_unlearned(&format!("call#s{i}#Api"), 3);
+        }
+        assert_eq!(trail.unlearned.len(), MAX_UNLEARNED);
+        trail.add_unlearned("call#s0#Api", 4);
+        assert_eq!(
+            trail.unlearned["call#s0#Api"], 7,
+            "a carried series still adds up"
+        );
+        let absent = format!("call#s{}#Api", MAX_UNLEARNED + 1);
+        assert!(!trail.unlearned.contains_key(&absent));
+        let bytes = serde_json::to_vec(&trail).unwrap().len();
+        assert!(bytes < 100 * 1024, "{bytes} bytes");
     }
 }
