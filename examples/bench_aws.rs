@@ -23,7 +23,7 @@ use trail_insights::engine::{Engine, Status};
 use trail_insights::insight::InsightFile;
 use trail_insights::lambda::{App, FunctionConfig};
 use trail_insights::sink::{InsightSink, SinkError};
-use trail_insights::store::{Item, StateStore, StoreError};
+use trail_insights::store::{StateStore, StoreError, StoreOp, WatchedStore};
 use trail_insights::time::Minute;
 
 /// Prices, us-east-1, as published on the AWS pricing pages for Lambda, S3 and DynamoDB as of
@@ -95,10 +95,10 @@ const PROFILES: [Profile; 3] = [
 /// create every item and are not what an account pays for day to day.
 const WARMUP_FILES: u64 = 6;
 
-/// Counts the store's requests by kind; the capacity units come from DynamoDB's own
+/// The store's requests by kind; the capacity units come from DynamoDB's own
 /// `ConsumedCapacity` (`take_consumed_capacity`).
-struct CountingStore<'a> {
-    inner: &'a dyn StateStore,
+#[derive(Default)]
+struct Requests {
     gets: Cell<u64>,
     queries: Cell<u64>,
     puts: Cell<u64>,
@@ -109,37 +109,16 @@ fn bump(c: &Cell<u64>) {
     c.set(c.get() + 1);
 }
 
-impl StateStore for CountingStore<'_> {
-    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        bump(&self.gets);
-        self.inner.get(pk, sk)
-    }
-    fn put(
-        &self,
-        pk: &str,
-        sk: &str,
-        body: &[u8],
-        expected: Option<u64>,
-    ) -> Result<(), StoreError> {
-        bump(&self.puts);
-        self.inner.put(pk, sk, body, expected)
-    }
-    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        bump(&self.deletes);
-        self.inner.delete(pk, sk)
-    }
-    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
-        bump(&self.queries);
-        self.inner.query(pk, from, to)
-    }
-    fn commit(&self) -> Result<(), StoreError> {
-        self.inner.commit()
-    }
-    fn rollback(&self) {
-        self.inner.rollback()
-    }
-    fn take_consumed_capacity(&self) -> (f64, f64, u64) {
-        self.inner.take_consumed_capacity()
+impl Requests {
+    fn count(&self, op: StoreOp<'_>) -> Result<(), StoreError> {
+        match op {
+            StoreOp::Get => bump(&self.gets),
+            StoreOp::Query => bump(&self.queries),
+            StoreOp::Put { .. } => bump(&self.puts),
+            StoreOp::Delete => bump(&self.deletes),
+            StoreOp::Commit => {}
+        }
+        Ok(())
     }
 }
 
@@ -331,13 +310,8 @@ fn main() -> Result<()> {
             plot_svg: false,
         };
         let app = App::new(config, &sdk, rt.handle().clone());
-        let store = CountingStore {
-            inner: &app.store,
-            gets: Cell::new(0),
-            queries: Cell::new(0),
-            puts: Cell::new(0),
-            deletes: Cell::new(0),
-        };
+        let counted = Requests::default();
+        let store = WatchedStore::new(&app.store, |op| counted.count(op));
         let sink = CountingSink {
             inner: &app.sink,
             send: from_s3,
@@ -365,10 +339,10 @@ fn main() -> Result<()> {
                 )?))
             };
             let before = (
-                store.gets.get(),
-                store.queries.get(),
-                store.puts.get(),
-                store.deletes.get(),
+                counted.gets.get(),
+                counted.queries.get(),
+                counted.puts.get(),
+                counted.deletes.get(),
                 sink.puts.get(),
                 sink.deletes.get(),
             );
@@ -390,7 +364,7 @@ fn main() -> Result<()> {
                 continue;
             }
             measured += 1;
-            let puts = (store.puts.get() - before.2) as f64;
+            let puts = (counted.puts.get() - before.2) as f64;
             max_puts = max_puts.max(puts);
             let f = PerFile {
                 events: outcome.records as f64,
@@ -401,10 +375,10 @@ fn main() -> Result<()> {
                 s3_get: opens.get() as f64,
                 s3_put: (sink.puts.get() - before.4) as f64,
                 s3_delete: (sink.deletes.get() - before.5) as f64,
-                dynamo_get: (store.gets.get() - before.0) as f64,
-                dynamo_query: (store.queries.get() - before.1) as f64,
+                dynamo_get: (counted.gets.get() - before.0) as f64,
+                dynamo_query: (counted.queries.get() - before.1) as f64,
                 dynamo_put: puts,
-                dynamo_delete: (store.deletes.get() - before.3) as f64,
+                dynamo_delete: (counted.deletes.get() - before.3) as f64,
                 dynamo_requests: requests as f64,
                 rcu,
                 wcu,

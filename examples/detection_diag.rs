@@ -39,7 +39,7 @@ fn main() -> Result<()> {
         for inj in traffic.injections.iter().filter(|i| i.series == si) {
             println!(
                 "  injection {} {:?} {} min ratio {:.1} events {}",
-                when(inj.start),
+                when(inj.start, scenario.start),
                 inj.magnitude,
                 inj.minutes,
                 inj.ratio,
@@ -47,7 +47,11 @@ fn main() -> Result<()> {
             );
         }
         for p in predictions.iter().filter(|p| p.series == si) {
-            println!("  insight {} .. {}", when(p.start), when(p.end));
+            println!(
+                "  insight {} .. {}",
+                when(p.start, scenario.start),
+                when(p.end, scenario.start)
+            );
         }
         if let Ok(day) = std::env::var("DIAG_DAY") {
             let day: usize = day.parse()?;
@@ -83,7 +87,7 @@ fn main() -> Result<()> {
             p.series,
             s.pattern.label(),
             s.mean_rate,
-            when(p.start),
+            when(p.start, scenario.start),
             p.end.0 - p.start.0,
             counts,
             gates.map(|g| format!(
@@ -126,7 +130,7 @@ fn main() -> Result<()> {
             inj.series,
             s.pattern.label(),
             s.mean_rate,
-            when(inj.start),
+            when(inj.start, scenario.start),
             trail_insights::evaluation::score::magnitude_label(inj.magnitude),
             inj.shape.label(),
             inj.minutes,
@@ -167,8 +171,9 @@ fn ctx(traffic: &Traffic) -> TrailContext {
     }
 }
 
-fn when(m: Minute) -> String {
-    let day = m.0.div_euclid(MINUTES_PER_DAY) - Minute(29_459_520).0 / MINUTES_PER_DAY;
+/// `m` as day and time, days counted from the scenario's `start` (a midnight).
+fn when(m: Minute, start: Minute) -> String {
+    let day = (m.0 - start.0).div_euclid(MINUTES_PER_DAY);
     let in_day = m.0.rem_euclid(MINUTES_PER_DAY);
     format!("day {:2} {:02}:{:02}", day, in_day / 60, in_day % 60)
 }

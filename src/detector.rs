@@ -401,8 +401,8 @@ impl SeriesState {
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> bool {
-        let observed = t.0 - ctx.observed_since.0;
-        if observed < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR || count < cfg.min_count {
+        // The usual case, before any baseline is computed.
+        if count < cfg.min_count {
             return false;
         }
         let Some((gates, b)) = self.cheap_gates(t, ctx, cfg) else {
@@ -439,7 +439,7 @@ impl SeriesState {
         }
         let h = t.hour();
         let usual = |k: i64| self.hours.get(&k).map_or(0, |s| s.clipped);
-        let sum = usual(h - 1) + usual(h) + unlearned + count.min(self.usual_cap(t, ctx, cfg));
+        let sum = usual(h - 1) + usual(h) + unlearned + self.winsorise(t, count, ctx, cfg);
         let (first_hour, last_hour) = window(t);
         // Any stretch of up to two hours lies within two adjacent clock hours.
         let largest_pair = (first_hour + 1..=last_hour)
@@ -816,27 +816,30 @@ impl SeriesState {
         slot.held_max = slot.held_max.max(count);
     }
 
-    /// The most one minute at `t` adds to the winsorised (`clipped`) sums: what the series has
-    /// already done, or a Poisson 99.9% quantile, whichever is larger. The same for every minute
-    /// of an hour (it depends only on the detection window).
-    pub fn usual_cap(&self, t: Minute, ctx: TrailContext, cfg: &DetectorConfig) -> u64 {
-        if t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
-            u64::MAX
-        } else {
-            let b = self.detection_baseline(t, ctx, cfg);
-            let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
-            typical.max(b.largest_minute).ceil() as u64
+    /// `count` as one minute at `t` adds to the winsorised (`clipped`) sums: at most what the
+    /// series has already done, or a Poisson 99.9% quantile, whichever is larger. The cap is the
+    /// same for every minute of an hour (it depends only on the detection window) and never
+    /// below 4 (3 plus a positive rate, rounded up), so smaller counts skip the window scan.
+    pub fn winsorise(&self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) -> u64 {
+        const LOWEST_CAP: u64 = 4;
+        if count <= LOWEST_CAP
+            || t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR
+        {
+            return count;
         }
+        let b = self.detection_baseline(t, ctx, cfg);
+        let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
+        count.min(typical.max(b.largest_minute).ceil() as u64)
     }
 
     fn learn_usual(&mut self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) {
         // Winsorise what is learned at what the series has already done (or a Poisson 99.9%
         // quantile), so a near-miss spike cannot drag the baseline up quickly. Until the trail is
         // warm there is nothing to compare with, so everything is learned.
-        let cap = self.usual_cap(t, ctx, cfg);
+        let clipped = self.winsorise(t, count, ctx, cfg);
         let slot = self.hours.entry(t.hour()).or_default();
         slot.raw += count;
-        slot.clipped += count.min(cap);
+        slot.clipped += clipped;
         slot.max = slot.max.max(count);
     }
 
@@ -1127,7 +1130,7 @@ mod tests {
                 break;
             }
             learned.close_minute(t, c, &attr(c), ctx(), &cfg());
-            unlearned += c.min(deferred.usual_cap(t, ctx(), &cfg()));
+            unlearned += deferred.winsorise(t, c, ctx(), &cfg());
         }
         assert_eq!(
             decisions.last(),

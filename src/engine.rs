@@ -444,7 +444,7 @@ impl<'a> Engine<'a> {
                             .filter(|(e, _)| e.hour() >= m.hour() - 1)
                             .map(|(_, n)| n)
                             .sum::<u64>();
-                    run.push((*m, s.count.min(state.usual_cap(*m, ctx, cfg))));
+                    run.push((*m, state.winsorise(*m, s.count, ctx, cfg)));
                     // No Start without the rule (the usual case): judged once, nothing more.
                     if !state.meets_start_rule(*m, s.count, unlearned, ctx, cfg) {
                         continue;
@@ -576,7 +576,7 @@ impl<'a> Engine<'a> {
                     // unlearned minutes all lie in this minute's hour.)
                     let unlearned = trail.unlearned.get(sid).copied().unwrap_or(0);
                     if !state.meets_start_rule(minute, s.count, unlearned, ctx, cfg) {
-                        let capped = s.count.min(state.usual_cap(minute, ctx, cfg));
+                        let capped = state.winsorise(minute, s.count, ctx, cfg);
                         trail.add_unlearned(sid, capped);
                         continue;
                     }

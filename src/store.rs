@@ -50,6 +50,69 @@ pub trait StateStore {
     }
 }
 
+/// A store operation, as [`WatchedStore`] reports it before passing it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreOp<'a> {
+    Get,
+    Put { sk: &'a str },
+    Delete,
+    Query,
+    Commit,
+}
+
+/// Reports every operation to `watch` before passing it on to `inner`; `watch` may refuse it
+/// with an error. This is how the benchmarks count requests and the crash tests stop a process
+/// at a chosen write, without each restating the trait. A refused commit rolls `inner` back, as
+/// a process that died before its commit landed.
+pub struct WatchedStore<'a, F> {
+    inner: &'a dyn StateStore,
+    watch: F,
+}
+
+impl<'a, F: Fn(StoreOp<'_>) -> Result<(), StoreError>> WatchedStore<'a, F> {
+    pub fn new(inner: &'a dyn StateStore, watch: F) -> Self {
+        WatchedStore { inner, watch }
+    }
+}
+
+impl<F: Fn(StoreOp<'_>) -> Result<(), StoreError>> StateStore for WatchedStore<'_, F> {
+    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        (self.watch)(StoreOp::Get)?;
+        self.inner.get(pk, sk)
+    }
+    fn put(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &[u8],
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        (self.watch)(StoreOp::Put { sk })?;
+        self.inner.put(pk, sk, body, expected)
+    }
+    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        (self.watch)(StoreOp::Delete)?;
+        self.inner.delete(pk, sk)
+    }
+    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
+        (self.watch)(StoreOp::Query)?;
+        self.inner.query(pk, from, to)
+    }
+    fn commit(&self) -> Result<(), StoreError> {
+        if let Err(e) = (self.watch)(StoreOp::Commit) {
+            self.inner.rollback();
+            return Err(e);
+        }
+        self.inner.commit()
+    }
+    fn rollback(&self) {
+        self.inner.rollback()
+    }
+    fn take_consumed_capacity(&self) -> (f64, f64, u64) {
+        self.inner.take_consumed_capacity()
+    }
+}
+
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
 
 /// The embedded store: one redb file, nothing to install.

@@ -19,57 +19,14 @@ use trail_insights::engine::{Engine, trail_pk};
 use trail_insights::insight::InsightFile;
 use trail_insights::key::TrailScope;
 use trail_insights::sink::{DirectorySink, InsightSink, SinkError};
-use trail_insights::store::{EmbeddedStore, Item, StateStore, StoreError};
+use trail_insights::store::{EmbeddedStore, StateStore, StoreError, StoreOp, WatchedStore};
 
-/// Fails every write once `remaining` reaches zero, and every commit once `commits` does: a
-/// process that died at that point.
-struct CrashingStore<'a> {
-    inner: &'a dyn StateStore,
-    remaining: AtomicI64,
-    commits: AtomicI64,
-}
-
-impl CrashingStore<'_> {
-    fn tick(&self) -> Result<(), StoreError> {
-        if self.remaining.fetch_sub(1, Ordering::SeqCst) <= 0 {
-            return Err(StoreError::Transient("injected crash".into()));
-        }
-        Ok(())
+/// Counts down; refuses once the count is used up (a process that died at that point).
+fn tick(remaining: &AtomicI64) -> Result<(), StoreError> {
+    if remaining.fetch_sub(1, Ordering::SeqCst) <= 0 {
+        return Err(StoreError::Transient("injected crash".into()));
     }
-}
-
-impl StateStore for CrashingStore<'_> {
-    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.inner.get(pk, sk)
-    }
-    fn put(
-        &self,
-        pk: &str,
-        sk: &str,
-        body: &[u8],
-        expected: Option<u64>,
-    ) -> Result<(), StoreError> {
-        self.tick()?;
-        self.inner.put(pk, sk, body, expected)
-    }
-    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        self.tick()?;
-        self.inner.delete(pk, sk)
-    }
-    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
-        self.inner.query(pk, from, to)
-    }
-    fn commit(&self) -> Result<(), StoreError> {
-        if self.commits.fetch_sub(1, Ordering::SeqCst) <= 0 {
-            // Died before the commit landed: none of the file's writes did.
-            self.inner.rollback();
-            return Err(StoreError::Transient("injected crash".into()));
-        }
-        self.inner.commit()
-    }
-    fn rollback(&self) {
-        self.inner.rollback()
-    }
+    Ok(())
 }
 
 /// Fails every output write once `remaining` reaches zero.
@@ -80,12 +37,10 @@ struct CrashingSink<'a> {
 
 impl InsightSink for CrashingSink<'_> {
     fn put(&self, file: &InsightFile) -> Result<(), SinkError> {
-        if self.remaining.fetch_sub(1, Ordering::SeqCst) <= 0 {
-            return Err(SinkError {
-                key: file.key.clone(),
-                reason: "injected crash".into(),
-            });
-        }
+        tick(&self.remaining).map_err(|_| SinkError {
+            key: file.key.clone(),
+            reason: "injected crash".into(),
+        })?;
         self.inner.put(file)
     }
     fn delete(&self, key: &str) -> Result<(), SinkError> {
@@ -240,11 +195,16 @@ fn crashing_delivery(
 ) -> bool {
     let mut config = Config::default();
     config.detector.warmup_hours = 24;
-    let crashing = CrashingStore {
-        inner: store,
-        remaining: AtomicI64::new(crash.store_writes),
-        commits: AtomicI64::new(crash.commits),
-    };
+    // State writes and commits fail once their count is used up.
+    let (writes, commits) = (
+        AtomicI64::new(crash.store_writes),
+        AtomicI64::new(crash.commits),
+    );
+    let crashing = WatchedStore::new(store, |op| match op {
+        StoreOp::Put { .. } | StoreOp::Delete => tick(&writes),
+        StoreOp::Commit => tick(&commits),
+        StoreOp::Get | StoreOp::Query => Ok(()),
+    });
     let crashing_sink = CrashingSink {
         inner: sink,
         remaining: AtomicI64::new(crash.output_writes),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{event, replay_records, write_log};
+use common::{event, replay_records, stamp, write_log};
 use serde_json::{Value, json};
 use std::path::Path;
 use trail_insights::time::Minute;
@@ -52,18 +52,12 @@ fn trail(dir: &Path) {
             ARN,
             &format!("sts-{}", m.0),
         ));
-        let stamp: String = m
-            .plus(10)
-            .to_rfc3339()
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == 'T')
-            .take(13)
-            .collect();
+        let delivered = stamp(m.plus(10));
         write_log(
             dir,
             "123456789012",
             "us-east-1",
-            &format!("{stamp}Z"),
+            &delivered,
             &format!("DROPDROPDROP{:04}", (m.0 / 5) % 10_000),
             &records,
         );

@@ -5,49 +5,14 @@
 
 mod common;
 
-use common::{event, write_log};
+use common::{event, stamp, write_log};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use trail_insights::config::Config;
 use trail_insights::engine::Engine;
 use trail_insights::sink::DirectorySink;
-use trail_insights::store::{EmbeddedStore, Item, StateStore, StoreError};
+use trail_insights::store::{EmbeddedStore, StoreOp, WatchedStore};
 use trail_insights::time::Minute;
-
-/// Counts writes by the kind of item (the sort key's prefix).
-struct CountingStore<'a> {
-    inner: &'a dyn StateStore,
-    puts: Mutex<BTreeMap<String, u64>>,
-}
-
-impl StateStore for CountingStore<'_> {
-    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.inner.get(pk, sk)
-    }
-    fn put(
-        &self,
-        pk: &str,
-        sk: &str,
-        body: &[u8],
-        expected: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let kind = sk.split('#').next().unwrap_or(sk).to_string();
-        *self.puts.lock().unwrap().entry(kind).or_default() += 1;
-        self.inner.put(pk, sk, body, expected)
-    }
-    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        self.inner.delete(pk, sk)
-    }
-    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
-        self.inner.query(pk, from, to)
-    }
-    fn commit(&self) -> Result<(), StoreError> {
-        self.inner.commit()
-    }
-    fn rollback(&self) {
-        self.inner.rollback()
-    }
-}
 
 #[test]
 fn quiet_series_are_written_once_per_hour_not_once_per_file() {
@@ -75,28 +40,27 @@ fn quiet_series_are_written_once_per_hour_not_once_per_file() {
                 ));
             }
         }
-        let stamp: String = start
-            .plus(5)
-            .to_rfc3339()
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == 'T')
-            .take(13)
-            .collect();
+        let delivered = stamp(start.plus(5));
         paths.push(write_log(
             &logs,
             "123456789012",
             "us-east-1",
-            &format!("{stamp}Z"),
+            &delivered,
             &format!("WRITESWRITES{f:04}"),
             &records,
         ));
     }
 
     let embedded = EmbeddedStore::open(&dir.path().join("state")).unwrap();
-    let store = CountingStore {
-        inner: &embedded,
-        puts: Mutex::default(),
-    };
+    // Writes by the kind of item (the sort key's prefix).
+    let puts: Mutex<BTreeMap<String, u64>> = Mutex::default();
+    let store = WatchedStore::new(&embedded, |op| {
+        if let StoreOp::Put { sk } = op {
+            let kind = sk.split('#').next().unwrap_or(sk).to_string();
+            *puts.lock().unwrap().entry(kind).or_default() += 1;
+        }
+        Ok(())
+    });
     let sink = DirectorySink {
         root: dir.path().join("out"),
     };
@@ -114,7 +78,7 @@ fn quiet_series_are_written_once_per_hour_not_once_per_file() {
             .process(&format!("trail/{key}"), &key, &open)
             .unwrap();
     }
-    let puts = store.puts.lock().unwrap().clone();
+    let puts = puts.lock().unwrap().clone();
     eprintln!("writes by item kind over {files} files: {puts:?}");
     // Minutes close 15 minutes after delivery: the last file (delivered 03:00) closes through
     // 02:45, so hours 00 and 01 are complete and folded, one write per series each; hour 02 is

@@ -33,6 +33,17 @@ pub fn gz(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// The delivery stamp of a log file name (`YYYYMMDDTHHmmZ`) for minute `m`.
+pub fn stamp(m: trail_insights::time::Minute) -> String {
+    let digits: String = m
+        .to_rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .take(13)
+        .collect();
+    format!("{digits}Z")
+}
+
 /// Write a CloudTrail log file for `records` delivered at `stamp` (`YYYYMMDDTHHmmZ`).
 pub fn write_log(
     root: &Path,
