@@ -59,8 +59,8 @@ pub struct TrailState {
 }
 
 /// Quiet series whose unlearned sums the trail item carries, at most: ~70 bytes each (about
-/// 140 KB in all), so the item stays below DynamoDB's 400 KB. Beyond it, a series judges the sustained rule on its
-/// learned minutes only: a later Start at worst, never a false one.
+/// 140 KB in all), so the item stays below DynamoDB's 400 KB. Beyond it, a series judges the
+/// sustained rule on its learned minutes only: a later Start at worst, never a false one.
 pub const MAX_UNLEARNED: usize = 2_000;
 
 impl TrailState {
