@@ -32,10 +32,10 @@ use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute, m
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// For this long after an insight Ends, a Start must beat that insight's largest minute (and
-/// a sustained run its last two hours' events, or the sum that Started it) by the novelty margin: a level that flaps around
-/// the End thresholds (a level shift, a long incident) is not reported again and again, while a
-/// larger spike still is.
+/// For this long after an insight Ends, a Start must beat that insight's largest minute (and a
+/// sustained run its last two hours' events, or the sum that Started it) by the novelty margin:
+/// a level that flaps around the End thresholds (a level shift, a long incident) is not
+/// reported again and again, while a larger spike still is.
 const REPEAT_MINUTES: i64 = 6 * MINUTES_PER_HOUR;
 /// Hours of history kept: the reported baseline window reaches back to midnight 7 days before.
 const RING_HOURS: i64 = 9 * 24;
