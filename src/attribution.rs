@@ -5,25 +5,59 @@
 //! than `total / capacity` occurrences is always retained and counts never under-estimate.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// One copy of each attribution value seen while counting a log file. A busy file names the same
+/// few dozen callers and user agents in thousands of series-minutes; sharing them keeps the
+/// file's counts small (for a million-event file, ~100,000 strings become a few hundred).
+#[derive(Debug, Default)]
+pub struct Strings(HashSet<Arc<str>>);
+
+impl Strings {
+    pub fn get(&mut self, value: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(value) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(value);
+        self.0.insert(shared.clone());
+        shared
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TopCounts {
     /// (value, count), unordered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub entries: Vec<(String, u64)>,
+    pub entries: Vec<(Arc<str>, u64)>,
 }
 
 impl TopCounts {
     pub fn add(&mut self, value: &str, count: u64, capacity: usize) {
+        self.add_with(value, count, capacity, || Arc::from(value));
+    }
+
+    /// As [`Self::add`], taking a new value's copy from `strings`.
+    pub fn add_shared(&mut self, value: &str, count: u64, capacity: usize, strings: &mut Strings) {
+        self.add_with(value, count, capacity, || strings.get(value));
+    }
+
+    fn add_with(
+        &mut self,
+        value: &str,
+        count: u64,
+        capacity: usize,
+        copy: impl FnOnce() -> Arc<str>,
+    ) {
         if count == 0 {
             return;
         }
-        if let Some(e) = self.entries.iter_mut().find(|(v, _)| v == value) {
+        if let Some(e) = self.entries.iter_mut().find(|(v, _)| &**v == value) {
             e.1 += count;
             return;
         }
         if self.entries.len() < capacity {
-            self.entries.push((value.to_string(), count));
+            self.entries.push((copy(), count));
             return;
         }
         if let Some(min) = self
@@ -31,13 +65,21 @@ impl TopCounts {
             .iter_mut()
             .min_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
         {
-            *min = (value.to_string(), min.1 + count);
+            *min = (copy(), min.1 + count);
+        }
+    }
+
+    /// Replace each value by its copy in `strings` (values read back from the store are each
+    /// their own allocation).
+    pub fn share(&mut self, strings: &mut Strings) {
+        for (v, _) in &mut self.entries {
+            *v = strings.get(v);
         }
     }
 
     pub fn merge(&mut self, other: &TopCounts, capacity: usize) {
         for (v, c) in &other.entries {
-            self.add(v, *c, capacity);
+            self.add_with(v, *c, capacity, || v.clone());
         }
     }
 
@@ -46,7 +88,7 @@ impl TopCounts {
         let mut v = self.entries.clone();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v.truncate(n);
-        v
+        v.into_iter().map(|(s, c)| (s.to_string(), c)).collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -73,6 +115,29 @@ impl Attribution {
         if let Some(e) = error {
             self.errors.add(e, 1, capacity);
         }
+    }
+
+    /// As [`Self::add`], sharing values through `strings`.
+    pub fn add_shared(
+        &mut self,
+        caller: &str,
+        agent: &str,
+        error: Option<&str>,
+        capacity: usize,
+        strings: &mut Strings,
+    ) {
+        self.callers.add_shared(caller, 1, capacity, strings);
+        self.agents.add_shared(agent, 1, capacity, strings);
+        if let Some(e) = error {
+            self.errors.add_shared(e, 1, capacity, strings);
+        }
+    }
+
+    /// See [`TopCounts::share`].
+    pub fn share(&mut self, strings: &mut Strings) {
+        self.callers.share(strings);
+        self.agents.share(strings);
+        self.errors.share(strings);
     }
 
     pub fn merge(&mut self, other: &Attribution, capacity: usize) {
@@ -109,5 +174,22 @@ mod tests {
             t.top(3),
             vec![("c".into(), 5), ("a".into(), 2), ("b".into(), 2)]
         );
+    }
+
+    #[test]
+    fn shared_values_are_one_allocation_and_compare_as_before() {
+        let mut strings = Strings::default();
+        let (mut a, mut b) = (TopCounts::default(), TopCounts::default());
+        a.add_shared("arn:aws:iam::1:role/Deploy", 2, 4, &mut strings);
+        b.add_shared("arn:aws:iam::1:role/Deploy", 1, 4, &mut strings);
+        assert!(Arc::ptr_eq(&a.entries[0].0, &b.entries[0].0));
+        let mut c = TopCounts::default();
+        c.add("arn:aws:iam::1:role/Deploy", 2, 4);
+        assert_eq!(a, c, "sharing changes no value");
+        let mut read_back: TopCounts =
+            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert!(!Arc::ptr_eq(&read_back.entries[0].0, &a.entries[0].0));
+        read_back.share(&mut strings);
+        assert!(Arc::ptr_eq(&read_back.entries[0].0, &a.entries[0].0));
     }
 }

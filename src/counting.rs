@@ -1,6 +1,6 @@
 //! Per-minute counts of one log file, per series, with attribution and the event IDs seen.
 
-use crate::attribution::Attribution;
+use crate::attribution::{Attribution, Strings};
 use crate::record::CountedEvent;
 use crate::series::SeriesKey;
 use crate::time::Minute;
@@ -39,6 +39,11 @@ pub struct MinuteCounts {
 
 impl MinuteCounts {
     pub fn add(&mut self, e: &CountedEvent) {
+        self.add_shared(e, &mut Strings::default());
+    }
+
+    /// As [`Self::add`], sharing attribution values through `strings`.
+    pub fn add_shared(&mut self, e: &CountedEvent, strings: &mut Strings) {
         self.ids.push(e.id_hash);
         if let Some(population) = e.call_rate {
             let id = SeriesKey::call_rate(&e.event_source, &e.event_name)
@@ -47,11 +52,12 @@ impl MinuteCounts {
             let s = self.series.entry(id).or_default();
             s.count += 1;
             let code = e.error_code.as_deref().unwrap_or("null");
-            s.attribution.add(
+            s.attribution.add_shared(
                 &e.caller,
                 &e.user_agent,
                 Some(code),
                 MINUTE_ATTRIBUTION_CAPACITY,
+                strings,
             );
         }
         if let Some(code) = &e.error_code {
@@ -60,8 +66,13 @@ impl MinuteCounts {
                 .id();
             let s = self.series.entry(id).or_default();
             s.count += 1;
-            s.attribution
-                .add(&e.caller, &e.user_agent, None, MINUTE_ATTRIBUTION_CAPACITY);
+            s.attribution.add_shared(
+                &e.caller,
+                &e.user_agent,
+                None,
+                MINUTE_ATTRIBUTION_CAPACITY,
+                strings,
+            );
         }
     }
 
@@ -108,11 +119,15 @@ impl MinuteCounts {
 #[derive(Debug, Default)]
 pub struct FileCounts {
     pub minutes: BTreeMap<Minute, MinuteCounts>,
+    strings: Strings,
 }
 
 impl FileCounts {
     pub fn add(&mut self, e: &CountedEvent) {
-        self.minutes.entry(e.minute).or_default().add(e);
+        self.minutes
+            .entry(e.minute)
+            .or_default()
+            .add_shared(e, &mut self.strings);
     }
 }
 

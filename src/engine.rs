@@ -11,6 +11,7 @@
 //!    from the insight, so a retry rewrites the same file;
 //! 5. every item write names the version it read; a concurrent writer makes the file retry.
 
+use crate::attribution::Strings;
 use crate::config::Config;
 use crate::counting::{FileCounts, MinuteCounts};
 use crate::detector::{Phase, SeriesState, TrailContext, Transition};
@@ -21,7 +22,7 @@ use crate::reader::{ReadError, read_records};
 use crate::record::{Ignored, classify_record, fnv1a};
 use crate::series::SeriesKey;
 use crate::sink::InsightSink;
-use crate::store::{StateStore, StoreError};
+use crate::store::{Item, StateStore, StoreError};
 use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -633,20 +634,38 @@ impl<'a> Engine<'a> {
         to: Minute,
         key: &str,
     ) -> Result<Vec<(Minute, ClosedMinute)>, Abort> {
-        let rows = self
-            .store
-            .query(pk, &minute_sk(from.max(Minute(0))), &minute_sk(to))
-            .map_err(|e| abort(key, e))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (sk, item) in rows {
-            if let Some(minute) = sk
+        let mut out = Vec::new();
+        // A busy hour repeats the same callers across its minutes: hold each once.
+        let mut strings = Strings::default();
+        let mut failed = None;
+        let mut each = |sk: String, item: Item| {
+            let Some(minute) = sk
                 .strip_prefix("MIN#")
                 .and_then(|m| m.parse().ok())
                 .map(Minute)
-            {
-                out.push((minute, decode(&item.body, key)?));
+            else {
+                return Ok(());
+            };
+            match decode::<ClosedMinute>(&item.body, key) {
+                Ok(mut closed) => {
+                    for s in closed.series.values_mut() {
+                        s.attribution.share(&mut strings);
+                    }
+                    out.push((minute, closed));
+                    Ok(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Err(StoreError::Permanent(format!("corrupt state item {sk}")))
+                }
             }
+        };
+        let from = minute_sk(from.max(Minute(0)));
+        let read = self.store.query_each(pk, &from, &minute_sk(to), &mut each);
+        if let Some(e) = failed {
+            return Err(e);
         }
+        read.map_err(|e| abort(key, e))?;
         Ok(out)
     }
 

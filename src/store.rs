@@ -5,11 +5,13 @@
 //! (optimistic concurrency); the engine retries the whole log file on a conflict, which is safe
 //! because every step of processing a file is idempotent.
 //!
-//! [`EmbeddedStore`] keeps items in a local redb file. Writes are buffered and committed together
-//! by [`StateStore::commit`], so a log file's effects land all at once or not at all.
+//! [`EmbeddedStore`] keeps items in a local redb file. Writes go into one redb transaction that
+//! [`StateStore::commit`] ends, so a log file's effects land all at once or not at all.
 
-use redb::{Database, ReadableDatabase, TableDefinition};
-use std::collections::BTreeMap;
+use redb::{
+    Database, ReadOnlyTable, ReadableDatabase, ReadableTable, Table, TableDefinition,
+    WriteTransaction,
+};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -38,8 +40,24 @@ pub trait StateStore {
     fn put(&self, pk: &str, sk: &str, body: &[u8], expected: Option<u64>)
     -> Result<(), StoreError>;
     fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
-    /// Items of partition `pk` with `from <= sk <= to`, in sort-key order.
-    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError>;
+    /// Hand the items of partition `pk` with `from <= sk <= to` to `each`, in sort-key order,
+    /// one at a time: a caller that decodes as it goes never holds every raw item at once.
+    fn query_each(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// The items [`Self::query_each`] visits, collected.
+    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
+        let mut out = Vec::new();
+        self.query_each(pk, from, to, &mut |sk, item| {
+            out.push((sk, item));
+            Ok(())
+        })?;
+        Ok(out)
+    }
     /// End of a unit of work (one log file). Stores that write through make this a no-op.
     fn commit(&self) -> Result<(), StoreError>;
     /// Forget uncommitted writes (after a failed unit of work).
@@ -94,9 +112,15 @@ impl<F: Fn(StoreOp<'_>) -> Result<(), StoreError>> StateStore for WatchedStore<'
         (self.watch)(StoreOp::Delete)?;
         self.inner.delete(pk, sk)
     }
-    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
+    fn query_each(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         (self.watch)(StoreOp::Query)?;
-        self.inner.query(pk, from, to)
+        self.inner.query_each(pk, from, to, each)
     }
     fn commit(&self) -> Result<(), StoreError> {
         if let Err(e) = (self.watch)(StoreOp::Commit) {
@@ -115,21 +139,29 @@ impl<F: Fn(StoreOp<'_>) -> Result<(), StoreError>> StateStore for WatchedStore<'
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
 
+/// redb's page cache, half of which may hold a transaction's written pages. Its default (1 GiB)
+/// let resident memory grow with the state written in a run; the operating system's file cache
+/// already keeps recently used pages close, so a small cache costs little time.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The embedded store: one redb file, nothing to install.
 pub struct EmbeddedStore {
     db: Database,
-    /// Uncommitted writes: `None` is a delete.
-    pending: Mutex<BTreeMap<String, Option<Item>>>,
+    /// The uncommitted writes, held as an open redb write transaction rather than a map of item
+    /// copies: redb keeps at most half of [`CACHE_BYTES`] of them in memory and spills the rest
+    /// to the file, so a busy log file's minute items do not all sit on the heap until commit.
+    /// Opened by the first write, ended by `commit` or `rollback`.
+    txn: Mutex<Option<WriteTransaction>>,
 }
 
 fn compose(pk: &str, sk: &str) -> String {
     format!("{pk}\u{0}{sk}")
 }
 
-fn encode(item: &Item) -> Vec<u8> {
-    let mut v = Vec::with_capacity(8 + item.body.len());
-    v.extend_from_slice(&item.version.to_le_bytes());
-    v.extend_from_slice(&item.body);
+fn encode(version: u64, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + body.len());
+    v.extend_from_slice(&version.to_le_bytes());
+    v.extend_from_slice(body);
     v
 }
 
@@ -151,6 +183,32 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Permanent(e.to_string())
 }
 
+/// One item from a table, committed or (in a write transaction) not.
+fn get_in(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<Item>, StoreError> {
+    match table.get(key).map_err(db_err)? {
+        Some(v) => Ok(Some(decode(v.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Visit the items of `lo..=hi`, their keys without the first `strip` bytes.
+fn range_in(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    lo: &str,
+    hi: &str,
+    strip: usize,
+    each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for entry in table.range(lo..=hi).map_err(db_err)? {
+        let (k, v) = entry.map_err(db_err)?;
+        each(k.value()[strip..].to_string(), decode(v.value())?)?;
+    }
+    Ok(())
+}
+
 impl EmbeddedStore {
     /// Open (or create) the store in directory `dir`.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
@@ -161,13 +219,16 @@ impl EmbeddedStore {
             ))
         })?;
         let path = dir.join("state.redb");
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Transient(format!(
-                "{} is in use by another trail-insights process",
-                path.display()
-            )),
-            other => StoreError::Permanent(format!("cannot open {}: {other}", path.display())),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Transient(format!(
+                    "{} is in use by another trail-insights process",
+                    path.display()
+                )),
+                other => StoreError::Permanent(format!("cannot open {}: {other}", path.display())),
+            })?;
         // Create the table only once: opening an existing store must not write to it.
         let exists = {
             let txn = db.begin_read().map_err(db_err)?;
@@ -180,18 +241,37 @@ impl EmbeddedStore {
         }
         Ok(EmbeddedStore {
             db,
-            pending: Mutex::new(BTreeMap::new()),
+            txn: Mutex::new(None),
         })
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Option<Item>>> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    fn txn(&self) -> std::sync::MutexGuard<'_, Option<WriteTransaction>> {
+        self.txn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run `f` on the items table of the open write transaction, opening one if needed.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Table<&str, &[u8]>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.txn();
+        let txn = match guard.take() {
+            Some(txn) => txn,
+            None => self.db.begin_write().map_err(db_err)?,
+        };
+        let txn = guard.insert(txn);
+        let mut table = txn.open_table(ITEMS).map_err(db_err)?;
+        f(&mut table)
+    }
+
+    fn committed(&self) -> Result<ReadOnlyTable<&'static str, &'static [u8]>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        txn.open_table(ITEMS).map_err(db_err)
     }
 
     /// Every committed item, in key order (for inspection and tests).
     pub fn all_items(&self) -> Result<Vec<(String, Item)>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(ITEMS).map_err(db_err)?;
+        let table = self.committed()?;
         let mut out = Vec::new();
         for entry in table.range::<&str>(..).map_err(db_err)? {
             let (k, v) = entry.map_err(db_err)?;
@@ -199,24 +279,16 @@ impl EmbeddedStore {
         }
         Ok(out)
     }
-
-    fn committed(&self, key: &str) -> Result<Option<Item>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(ITEMS).map_err(db_err)?;
-        match table.get(key).map_err(db_err)? {
-            Some(v) => Ok(Some(decode(v.value())?)),
-            None => Ok(None),
-        }
-    }
 }
 
 impl StateStore for EmbeddedStore {
     fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let key = compose(pk, sk);
-        if let Some(p) = self.pending().get(&key) {
-            return Ok(p.clone());
+        // With the uncommitted writes, if any.
+        match self.txn().as_ref() {
+            Some(txn) => get_in(&txn.open_table(ITEMS).map_err(db_err)?, &key),
+            None => get_in(&self.committed()?, &key),
         }
-        self.committed(&key)
     }
 
     fn put(
@@ -226,73 +298,61 @@ impl StateStore for EmbeddedStore {
         body: &[u8],
         expected: Option<u64>,
     ) -> Result<(), StoreError> {
-        let current = self.get(pk, sk)?.map(|i| i.version);
-        if current != expected {
-            return Err(StoreError::Conflict {
-                pk: pk.into(),
-                sk: sk.into(),
-            });
-        }
-        let item = Item {
-            version: expected.unwrap_or(0) + 1,
-            body: body.to_vec(),
-        };
-        self.pending().insert(compose(pk, sk), Some(item));
-        Ok(())
+        let key = compose(pk, sk);
+        self.write(|table| {
+            let current = get_in(&*table, &key)?.map(|i| i.version);
+            if current != expected {
+                return Err(StoreError::Conflict {
+                    pk: pk.into(),
+                    sk: sk.into(),
+                });
+            }
+            let bytes = encode(expected.unwrap_or(0) + 1, body);
+            table
+                .insert(key.as_str(), bytes.as_slice())
+                .map_err(db_err)?;
+            Ok(())
+        })
     }
 
     fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        self.pending().insert(compose(pk, sk), None);
-        Ok(())
+        let key = compose(pk, sk);
+        self.write(|table| {
+            table.remove(key.as_str()).map_err(db_err)?;
+            Ok(())
+        })
     }
 
-    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
+    fn query_each(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let (lo, hi) = (compose(pk, from), compose(pk, to));
-        let mut merged: BTreeMap<String, Option<Item>> = BTreeMap::new();
-        {
-            let txn = self.db.begin_read().map_err(db_err)?;
-            let table = txn.open_table(ITEMS).map_err(db_err)?;
-            for entry in table.range(lo.as_str()..=hi.as_str()).map_err(db_err)? {
-                let (k, v) = entry.map_err(db_err)?;
-                merged.insert(k.value().to_string(), Some(decode(v.value())?));
+        let strip = pk.len() + 1;
+        match self.txn().as_ref() {
+            Some(txn) => {
+                let table = txn.open_table(ITEMS).map_err(db_err)?;
+                range_in(&table, &lo, &hi, strip, each)
             }
+            None => range_in(&self.committed()?, &lo, &hi, strip, each),
         }
-        for (k, v) in self.pending().range(lo..=hi) {
-            merged.insert(k.clone(), v.clone());
-        }
-        let prefix_len = pk.len() + 1;
-        Ok(merged
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|item| (k[prefix_len..].to_string(), item)))
-            .collect())
     }
 
     fn commit(&self) -> Result<(), StoreError> {
-        let pending = std::mem::take(&mut *self.pending());
-        if pending.is_empty() {
-            return Ok(());
+        match self.txn().take() {
+            Some(txn) => txn.commit().map_err(db_err),
+            None => Ok(()),
         }
-        let txn = self.db.begin_write().map_err(db_err)?;
-        {
-            let mut table = txn.open_table(ITEMS).map_err(db_err)?;
-            for (k, v) in &pending {
-                match v {
-                    Some(item) => {
-                        table
-                            .insert(k.as_str(), encode(item).as_slice())
-                            .map_err(db_err)?;
-                    }
-                    None => {
-                        table.remove(k.as_str()).map_err(db_err)?;
-                    }
-                }
-            }
-        }
-        txn.commit().map_err(db_err)
     }
 
     fn rollback(&self) {
-        self.pending().clear();
+        if let Some(txn) = self.txn().take() {
+            // Nothing was written; a failed abort leaves the file as last committed.
+            let _ = txn.abort();
+        }
     }
 }
 
@@ -335,5 +395,35 @@ mod tests {
         s.delete("p", "a").unwrap();
         assert_eq!(s.query("p", "a", "b").unwrap().len(), 1);
         assert_eq!(s.get("p", "a").unwrap(), None);
+    }
+
+    #[test]
+    fn a_unit_of_work_larger_than_the_cache_reads_back_and_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = EmbeddedStore::open(dir.path()).unwrap();
+        let body = vec![7u8; 100_000];
+        let n = 3 * CACHE_BYTES / body.len();
+        for i in 0..n {
+            s.put("p", &format!("{i:04}"), &body, None).unwrap();
+        }
+        let mut seen = 0;
+        s.query_each("p", "", "\u{10ffff}", &mut |_, item| {
+            assert_eq!(item.body.len(), body.len());
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, n, "uncommitted writes are visible to the writer");
+        s.rollback();
+        assert!(s.query("p", "", "\u{10ffff}").unwrap().is_empty());
+        assert!(s.all_items().unwrap().is_empty());
+        for i in 0..n {
+            s.put("p", &format!("{i:04}"), &body, None).unwrap();
+        }
+        s.commit().unwrap();
+        drop(s);
+        let s = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(s.all_items().unwrap().len(), n);
+        assert_eq!(s.get("p", "0000").unwrap().unwrap().version, 1);
     }
 }

@@ -221,8 +221,13 @@ impl StateStore for DynamoStore {
         Ok(())
     }
 
-    fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
-        let mut out = Vec::new();
+    fn query_each(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let req = self
@@ -247,14 +252,14 @@ impl StateStore for DynamoStore {
                     Some(AttributeValue::S(s)) => s.clone(),
                     _ => continue,
                 };
-                out.push((sk, item_of(map)?));
+                each(sk, item_of(map)?)?;
             }
             match page.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
                 _ => break,
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn commit(&self) -> Result<(), StoreError> {
