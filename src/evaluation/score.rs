@@ -44,6 +44,12 @@ impl Ratio {
     }
 }
 
+/// The target class of spikes (issue 4's recall target): at least this multiple of the usual
+/// rate…
+pub const TARGET_RATIO: f64 = 10.0;
+/// …and at least this many events.
+pub const TARGET_EVENTS: u64 = 20;
+
 /// False insights and the series-weeks they fell in.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FalseRate {
@@ -69,7 +75,7 @@ pub struct Score {
     /// Extra predictions on an already-detected injection (flapping).
     pub duplicates: u64,
     pub recall_all: Ratio,
-    /// The target class: at least 10× the usual rate and at least 20 extra events.
+    /// The target class: at least `TARGET_RATIO` × the usual rate and `TARGET_EVENTS` extra events.
     pub recall_target: Ratio,
     pub recall_by_magnitude: BTreeMap<String, Ratio>,
     pub recall_by_duration: BTreeMap<u32, Ratio>,
@@ -77,6 +83,10 @@ pub struct Score {
     pub false_overall: FalseRate,
     pub false_by_rate: BTreeMap<&'static str, FalseRate>,
     pub false_by_pattern: BTreeMap<&'static str, FalseRate>,
+    /// False insights over normal activity that is itself spike-like by the target class's
+    /// measure (at least `TARGET_RATIO` × the series' mean rate and `TARGET_EVENTS` events
+    /// during the insight): no per-series rule on counts can tell it from an injected spike.
+    pub false_spike_like: BTreeMap<&'static str, u64>,
     /// Predicted start − true start, minutes, for detected injections.
     pub start_delays: Vec<i64>,
     /// Delivery time of the file that wrote the Start − true start (end-to-end runs).
@@ -142,7 +152,7 @@ pub fn score(traffic: &Traffic, predictions: &[Prediction], warmup_hours: u32) -
             .unwrap_or_default();
         let detected = !matching.is_empty();
         s.recall_all.add(detected);
-        if inj.ratio >= 10.0 && inj.events >= 20 {
+        if inj.ratio >= TARGET_RATIO && inj.events >= TARGET_EVENTS {
             s.recall_target.add(detected);
         }
         s.recall_by_magnitude
@@ -222,6 +232,15 @@ pub fn score(traffic: &Traffic, predictions: &[Prediction], warmup_hours: u32) -
             continue;
         }
         let series = &traffic.series[p.series];
+        let span = (p.start.0 - traffic.scenario.start.0).max(0) as usize
+            ..((p.end.0 - traffic.scenario.start.0).max(0) as usize).min(series.normal.len());
+        let minutes = span.len().max(1) as f64;
+        let events: u64 = series.normal[span].iter().map(|&c| u64::from(c)).sum();
+        if events >= TARGET_EVENTS && events as f64 / minutes >= TARGET_RATIO * series.mean_rate {
+            *s.false_spike_like
+                .entry(series.pattern.label())
+                .or_default() += 1;
+        }
         s.false_positives += 1;
         s.false_overall.false_insights += 1;
         s.false_by_rate
@@ -258,4 +277,40 @@ pub fn all_patterns() -> [Pattern; 8] {
         Pattern::LevelShift,
         Pattern::ThrottlingStorms,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::traffic::{Scenario, generate};
+
+    #[test]
+    fn false_insights_on_spike_like_normal_activity_are_told_apart() {
+        let mut traffic = generate(&Scenario::small(3));
+        let start = traffic.scenario.start;
+        // A series without injections or shifts, late in the run (after the warm-up).
+        let series = (0..traffic.series.len())
+            .find(|&i| {
+                !traffic.injections.iter().any(|inj| inj.series == i)
+                    && !traffic.shifts.iter().any(|s| s.series == i)
+            })
+            .unwrap();
+        let at = traffic.series[series].normal.len() - 600;
+        let s = &mut traffic.series[series];
+        s.normal[at..at + 600].fill(0);
+        // Minutes at..+5: 10 events each, far above the series' mean (a spike by its counts).
+        s.normal[at..at + 5].fill(10);
+        let prediction = |from: usize, to: usize| Prediction {
+            series,
+            start: start.plus(from as i64),
+            end: start.plus(to as i64),
+            emitted: None,
+            top_callers: Vec::new(),
+        };
+        let predictions = [prediction(at, at + 5), prediction(at + 300, at + 305)];
+        let sc = score(&traffic, &predictions, 36);
+        assert_eq!(sc.false_positives, 2);
+        let label = traffic.series[series].pattern.label();
+        assert_eq!(sc.false_spike_like, BTreeMap::from([(label, 1)]));
+    }
 }
