@@ -29,18 +29,11 @@ pub struct FileSpec {
 impl FileSpec {
     /// The object key CloudTrail would use for this file.
     pub fn key(&self) -> String {
-        let d = self.delivered.to_datetime();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5eed);
         let suffix: String = (0..16)
             .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
             .collect();
-        format!(
-            "AWSLogs/{acct}/CloudTrail/{region}/{date}/{acct}_CloudTrail_{region}_{stamp}_{suffix}.json.gz",
-            acct = self.account,
-            region = self.region,
-            date = d.format("%Y/%m/%d"),
-            stamp = self.delivered.to_compact(),
-        )
+        crate::log_file::key(&self.account, &self.region, self.delivered, &suffix)
     }
 }
 
@@ -56,23 +49,14 @@ pub fn write_gz(spec: &FileSpec, out: impl Write) -> io::Result<u64> {
 }
 
 /// Write the uncompressed log file (`{"Records":[...]}`). Returns its size.
-pub fn write_json(spec: &FileSpec, mut out: impl Write) -> io::Result<u64> {
+pub fn write_json(spec: &FileSpec, out: impl Write) -> io::Result<u64> {
     let mut g = Generator::new(spec);
-    let mut written = 0u64;
-    let mut record = String::with_capacity(4096);
-    out.write_all(b"{\"Records\":[")?;
-    written += 12;
-    for i in 0..spec.events {
-        record.clear();
-        if i > 0 {
-            record.push(',');
-        }
+    let records = (0..spec.events).map(|_| {
+        let mut record = String::with_capacity(2048);
         g.record(&mut record);
-        out.write_all(record.as_bytes())?;
-        written += record.len() as u64;
-    }
-    out.write_all(b"]}")?;
-    Ok(written + 2)
+        record
+    });
+    crate::log_file::write_records(out, records)
 }
 
 /// A whole gzip log file in memory (for benchmarks of small files).

@@ -10,14 +10,13 @@
 
 use std::f64::consts::TAU;
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::log_file;
+use crate::time::Minute;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use flate2::Compression;
-use flate2::write::GzEncoder;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -904,38 +903,16 @@ impl<'g> Gen<'g> {
     ) -> Result<PathBuf> {
         records.shuffle(&mut self.rng);
         let delivered = window_end + Duration::seconds(self.rng.random_range(0..MAX_JITTER_SECS));
-        let spec = self.spec;
-        let folder = dir
-            .join("AWSLogs")
-            .join(&spec.account)
-            .join("CloudTrail")
-            .join(&spec.region)
-            .join(format!("{:04}", delivered.year()))
-            .join(format!("{:02}", delivered.month()))
-            .join(format!("{:02}", delivered.day()));
-        fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
-        let name = format!(
-            "{}_CloudTrail_{}_{:04}{:02}{:02}T{:02}{:02}Z_{}.json.gz",
-            spec.account,
-            spec.region,
-            delivered.year(),
-            delivered.month(),
-            delivered.day(),
-            delivered.hour(),
-            delivered.minute(),
-            self.alnum(16, false)
+        let unique = self.alnum(16, false);
+        let key = log_file::key(
+            &self.spec.account,
+            &self.spec.region,
+            Minute::from_datetime(delivered),
+            &unique,
         );
-        let path = folder.join(name);
-        let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        // One write per file: the encoder's per-call overhead is large in debug builds.
-        let body = format!("{{\"Records\":[{}]}}", records.join(","));
         // Level 2 is the fastest miniz level here and still compresses ~10x.
-        let mut gz = GzEncoder::new(BufWriter::new(file), Compression::new(2));
-        gz.write_all(body.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
-        gz.finish()?
-            .flush()
-            .with_context(|| format!("writing {}", path.display()))?;
+        let path = log_file::write(dir, &key, &records, Compression::new(2))
+            .with_context(|| format!("writing {}", dir.join(&key).display()))?;
         Ok(path)
     }
 }
@@ -1069,6 +1046,7 @@ mod tests {
     use flate2::read::GzDecoder;
     use serde_json::Value;
     use std::collections::{BTreeMap, HashSet};
+    use std::fs::File;
     use std::io::Read;
 
     fn small_spec(seed: u64) -> DemoSpec {

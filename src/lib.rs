@@ -57,6 +57,7 @@ pub mod events;
 pub mod insight;
 pub mod key;
 pub mod lambda;
+pub mod log_file;
 pub mod notification;
 pub mod plot;
 pub mod reader;

@@ -4,16 +4,15 @@
 //! are late by up to an hour, and a few events are duplicated (same `eventID`), as CloudTrail does.
 
 use super::traffic::Traffic;
+use crate::log_file;
 use crate::time::Minute;
 use anyhow::{Context, Result};
 use flate2::Compression;
-use flate2::write::GzEncoder;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const REGION: &str = "us-east-1";
@@ -169,35 +168,13 @@ fn write_file(
     if records.is_empty() {
         return Ok(());
     }
-    let folder = dir
-        .join("AWSLogs")
-        .join(account)
-        .join("CloudTrail")
-        .join(REGION)
-        .join(delivered.date_path());
-    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let unique: String = (0..16)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect();
-    let path = folder.join(format!(
-        "{account}_CloudTrail_{REGION}_{}_{unique}.json.gz",
-        delivered.to_compact()
-    ));
-    let file =
-        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    let mut gz = GzEncoder::new(std::io::BufWriter::new(file), Compression::fast());
-    gz.write_all(b"{\"Records\":[")?;
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
-            gz.write_all(b",")?;
-        }
-        gz.write_all(r.as_bytes())?;
-    }
-    gz.write_all(b"]}")?;
-    gz.finish()?
-        .flush()
-        .with_context(|| format!("writing {}", path.display()))?;
+    let key = log_file::key(account, REGION, delivered, &unique);
+    let path = log_file::write(dir, &key, &records, Compression::fast())
+        .with_context(|| format!("writing {}", dir.join(&key).display()))?;
     out.files.push(path);
     Ok(())
 }
