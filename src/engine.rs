@@ -25,6 +25,7 @@ use crate::sink::InsightSink;
 use crate::store::{Item, StateStore, StoreError};
 use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
 use std::sync::Mutex;
@@ -57,6 +58,21 @@ pub struct TrailState {
     /// the hour is folded. Late events are left out, so a crash and retry gives the same sums.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unlearned: BTreeMap<String, u64>,
+    /// How many pages hold the series states (see `SeriesCache`); 0 until the first is written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pages: u32,
+    /// Series whose current state is in their own item rather than their page, until the next
+    /// fold takes them back.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub loose: BTreeSet<String>,
+    /// Series states of this trail have only ever been stored in pages and loose items. False
+    /// for state from before pages (one item per series), whose own items are then looked for.
+    #[serde(default)]
+    pub paged: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Quiet series whose unlearned sums the trail item carries, at most: ~70 bytes each (about
@@ -266,6 +282,9 @@ impl<'a> Engine<'a> {
         }
         let pk = trail_pk(&log.scope);
         let (mut trail, trail_version) = self.load::<TrailState>(&pk, TRAIL_SK, key)?;
+        if trail_version.is_none() {
+            trail.paged = true;
+        }
         let mut outcome = Outcome::new(key, Status::Processed);
 
         // Pass 1: count the file.
@@ -393,7 +412,7 @@ impl<'a> Engine<'a> {
                 .map_or(log.delivered, |d| d.max(log.delivered)),
         );
 
-        let mut series = SeriesCache::default();
+        let mut series = SeriesCache::new(&trail);
         let mut transitions: Vec<(String, Transition)> = Vec::new();
 
         // Late counts are learned; decisions already made stand.
@@ -560,6 +579,7 @@ impl<'a> Engine<'a> {
         if folding {
             // Every closed minute up to `fold_to` is learned in this pass.
             trail.unlearned.clear();
+            series.folding = true;
         }
         let mut followed: BTreeSet<String> = trail.open_insights.clone();
         followed.extend(trail.drop_watch.iter().cloned());
@@ -774,14 +794,26 @@ impl<'a> Engine<'a> {
         Ok(records)
     }
 
+    /// Write the changed series states: into their pages when this unit of work folds an hour
+    /// (and they are not followed), else into their own items (see [`SeriesCache`]).
+    ///
+    /// An own item a series leaves for its page is not deleted: a concurrent invocation that
+    /// read the trail item before this one's may still look for it there (and then lose the race
+    /// on the trail item and retry). It is overwritten when the series next leaves its page.
     fn save_series(
         &self,
         pk: &str,
         trail: &mut TrailState,
-        series: SeriesCache,
+        mut series: SeriesCache,
         key: &str,
     ) -> Result<(), Abort> {
-        for (sid, mut entry) in series.entries {
+        if series.folding {
+            // The fold takes every loose series back, so that the list stays short.
+            for sid in trail.loose.clone() {
+                series.get(self, pk, &sid, key)?;
+            }
+        }
+        for (sid, mut entry) in std::mem::take(&mut series.entries) {
             if entry.state.insight.is_some() {
                 trail.open_insights.insert(sid.clone());
             } else {
@@ -796,17 +828,42 @@ impl<'a> Engine<'a> {
                 self.follow(pk, trail, &sid, &mut entry.state, key)?;
                 trail.drop_watch.insert(sid.clone());
             }
-            if entry.version.is_none() && entry.state == SeriesState::default() {
+            if matches!(entry.home, Home::Own(None) | Home::Unread)
+                && entry.state == SeriesState::default()
+            {
                 continue; // a series only looked at: nothing to store
             }
-            let body = serde_json::to_vec(&entry.state).map_err(|e| fatal(key, e))?;
-            if body != entry.original {
+            let changed = entry.state != entry.original;
+            let followed = trail.open_insights.contains(&sid) || trail.drop_watch.contains(&sid);
+            if series.folding && !followed {
+                if changed || entry.home != Home::Page {
+                    let n = page_of(&sid, series.page_count);
+                    let page = series.page(self, pk, n, key)?;
+                    let json =
+                        serde_json::value::to_raw_value(&entry.state).map_err(|e| fatal(key, e))?;
+                    page.states.insert(sid.clone(), json);
+                    page.dirty = true;
+                    trail.loose.remove(&sid);
+                }
+            } else if changed {
+                let version = match entry.home {
+                    Home::Own(version) => version,
+                    // It may have had an own item before (see above), or an attempt that
+                    // crashed before its trail item may have written one.
+                    Home::Page | Home::Unread => self
+                        .store
+                        .get(pk, &series_sk(&sid))
+                        .map_err(|e| abort(key, e))?
+                        .map(|item| item.version),
+                };
+                let body = serde_json::to_vec(&entry.state).map_err(|e| fatal(key, e))?;
                 self.store
-                    .put(pk, &series_sk(&sid), &body, entry.version)
+                    .put(pk, &series_sk(&sid), &body, version)
                     .map_err(|e| abort(key, e))?;
+                trail.loose.insert(sid);
             }
         }
-        Ok(())
+        series.write_pages(self, pk, trail, key)
     }
 
     fn put_marker(&self, marker: &str, key: &str, status: &str) -> Result<(), Abort> {
@@ -929,7 +986,7 @@ impl<'a> Engine<'a> {
         if version.is_none() || trail.closed_through.is_some_and(|c| c >= target) {
             return Ok(Vec::new());
         }
-        let mut series = SeriesCache::default();
+        let mut series = SeriesCache::new(&trail);
         let mut transitions = Vec::new();
         self.close_through(
             &pk,
@@ -1028,19 +1085,102 @@ fn store_error(key: &str, e: StoreError) -> ProcessError {
     }
 }
 
+/// Where a cached series state came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Home {
+    /// Its own item (`SER#`), at this version if it exists.
+    Own(Option<u64>),
+    /// Its page.
+    Page,
+    /// Neither: a series new to a trail that has always had pages (its own item, if any, is not
+    /// its state).
+    Unread,
+}
+
 /// Series states loaded during one file, written back at the end if they changed.
-#[derive(Default)]
+///
+/// Series states live in a few page items (`PAGE#<pages>#<n>`, a series in page
+/// `fnv1a(id) % pages`), so that the hourly fold and each file's reads cost a handful of requests
+/// rather than one per series. A series whose state changes between folds (it Starts, is
+/// followed, or learns late events) is written to its own item (`SER#<id>`) and listed in
+/// `TrailState::loose` until the next fold takes it back into its page.
 struct SeriesCache {
     entries: BTreeMap<String, CachedSeries>,
+    pages: BTreeMap<u32, CachedPage>,
+    page_count: u32,
+    loose: BTreeSet<String>,
+    paged: bool,
+    /// Set by `close_through` when this unit of work folds an hour: only then are pages written.
+    folding: bool,
 }
 
 struct CachedSeries {
     state: SeriesState,
-    original: Vec<u8>,
+    /// As loaded, to tell whether it changed.
+    original: SeriesState,
+    home: Home,
+}
+
+#[derive(Default)]
+struct CachedPage {
+    /// Each series' state as stored: only the series a file touches are decoded.
+    states: BTreeMap<String, Box<RawValue>>,
     version: Option<u64>,
+    dirty: bool,
+}
+
+/// A page is split (the page count doubled) before it would grow past this; DynamoDB's item
+/// limit is 400 KB. Series states are 1–3 KB, so a page holds about a hundred.
+const PAGE_MAX_BYTES: usize = 256 * 1024;
+
+fn page_sk(pages: u32, n: u32) -> String {
+    format!("PAGE#{pages}#{n}")
+}
+
+fn page_of(sid: &str, pages: u32) -> u32 {
+    (fnv1a(sid.as_bytes()) % u64::from(pages.max(1))) as u32
 }
 
 impl SeriesCache {
+    fn new(trail: &TrailState) -> SeriesCache {
+        SeriesCache {
+            entries: BTreeMap::new(),
+            pages: BTreeMap::new(),
+            page_count: trail.pages.max(1),
+            loose: trail.loose.clone(),
+            paged: trail.paged,
+            folding: false,
+        }
+    }
+
+    fn page(
+        &mut self,
+        engine: &Engine<'_>,
+        pk: &str,
+        n: u32,
+        key: &str,
+    ) -> Result<&mut CachedPage, Abort> {
+        if !self.pages.contains_key(&n) {
+            let item = engine
+                .store
+                .get(pk, &page_sk(self.page_count, n))
+                .map_err(|e| abort(key, e))?;
+            let page = match item {
+                Some(item) => CachedPage {
+                    states: decode(&item.body, key)?,
+                    version: Some(item.version),
+                    dirty: false,
+                },
+                None => CachedPage::default(),
+            };
+            self.pages.insert(n, page);
+        }
+        match self.pages.get_mut(&n) {
+            Some(p) => Ok(p),
+            None => Err(fatal(key, "series cache lost a page")),
+        }
+    }
+
     fn get(
         &mut self,
         engine: &Engine<'_>,
@@ -1049,21 +1189,34 @@ impl SeriesCache {
         key: &str,
     ) -> Result<&mut SeriesState, Abort> {
         if !self.entries.contains_key(sid) {
-            let item = engine
-                .store
-                .get(pk, &series_sk(sid))
-                .map_err(|e| abort(key, e))?;
-            let entry = match item {
-                Some(item) => CachedSeries {
-                    state: decode(&item.body, key)?,
-                    original: item.body,
-                    version: Some(item.version),
+            let in_page = if self.loose.contains(sid) {
+                None
+            } else {
+                let n = page_of(sid, self.page_count);
+                match self.page(engine, pk, n, key)?.states.get(sid) {
+                    Some(json) => Some(decode::<SeriesState>(json.get().as_bytes(), key)?),
+                    None => None,
+                }
+            };
+            let (state, home) = match in_page {
+                Some(state) => (state, Home::Page),
+                None if self.paged && !self.loose.contains(sid) => {
+                    (SeriesState::default(), Home::Unread)
+                }
+                // Its own item: a loose series, or state written before pages existed.
+                None => match engine
+                    .store
+                    .get(pk, &series_sk(sid))
+                    .map_err(|e| abort(key, e))?
+                {
+                    Some(item) => (decode(&item.body, key)?, Home::Own(Some(item.version))),
+                    None => (SeriesState::default(), Home::Own(None)),
                 },
-                None => CachedSeries {
-                    state: SeriesState::default(),
-                    original: Vec::new(),
-                    version: None,
-                },
+            };
+            let entry = CachedSeries {
+                original: state.clone(),
+                state,
+                home,
             };
             self.entries.insert(sid.to_string(), entry);
         }
@@ -1072,6 +1225,103 @@ impl SeriesCache {
             None => Err(fatal(key, "series cache lost an entry")),
         }
     }
+
+    /// Write the changed pages, first splitting them if one grew past [`PAGE_MAX_BYTES`]. A
+    /// split writes a new generation of pages (the count is in their keys), so the trail item,
+    /// written after, switches to it at once; the old generation stays for readers of the old
+    /// trail item (a few items, once per doubling).
+    fn write_pages(
+        &mut self,
+        engine: &Engine<'_>,
+        pk: &str,
+        trail: &mut TrailState,
+        key: &str,
+    ) -> Result<(), Abort> {
+        let mut bodies: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        for (n, page) in &self.pages {
+            if page.dirty {
+                let body = serde_json::to_vec(&page.states).map_err(|e| fatal(key, e))?;
+                bodies.insert(*n, body);
+            }
+        }
+        if bodies.values().any(|b| b.len() > PAGE_MAX_BYTES) {
+            let old = self.page_count;
+            let mut all: BTreeMap<String, Box<RawValue>> = BTreeMap::new();
+            for n in 0..old {
+                all.append(&mut self.page(engine, pk, n, key)?.states);
+            }
+            let mut count = old;
+            loop {
+                count *= 2;
+                let mut split: BTreeMap<u32, BTreeMap<&String, &RawValue>> = BTreeMap::new();
+                for (sid, state) in &all {
+                    split
+                        .entry(page_of(sid, count))
+                        .or_default()
+                        .insert(sid, state);
+                }
+                bodies.clear();
+                for (n, states) in &split {
+                    bodies.insert(*n, serde_json::to_vec(states).map_err(|e| fatal(key, e))?);
+                }
+                if count >= 4096 || bodies.values().all(|b| b.len() <= PAGE_MAX_BYTES) {
+                    break;
+                }
+            }
+            tracing::info!(key, pages = count, "series pages split");
+            self.page_count = count;
+            self.pages.clear();
+        }
+        for (n, body) in &bodies {
+            let version = self.pages.get(n).and_then(|p| p.version);
+            engine
+                .store
+                .put(pk, &page_sk(self.page_count, *n), body, version)
+                .map_err(|e| abort(key, e))?;
+        }
+        if !bodies.is_empty() {
+            trail.pages = self.page_count;
+        }
+        Ok(())
+    }
+}
+
+/// Every series state of one account and region as stored: the pages, with loose series'
+/// own items over them (and own items from before pages existed). For inspection and tests.
+pub fn stored_series_states(
+    store: &dyn StateStore,
+    scope: &TrailScope,
+) -> Result<BTreeMap<String, SeriesState>, StoreError> {
+    let pk = trail_pk(scope);
+    let trail: TrailState = match store.get(&pk, TRAIL_SK)? {
+        Some(item) => serde_json::from_slice(&item.body)
+            .map_err(|e| StoreError::Permanent(format!("corrupt trail item: {e}")))?,
+        None => return Ok(BTreeMap::new()),
+    };
+    let corrupt = |sk: &str, e: serde_json::Error| StoreError::Permanent(format!("{sk}: {e}"));
+    let mut out: BTreeMap<String, SeriesState> = BTreeMap::new();
+    if trail.pages > 0 {
+        for n in 0..trail.pages {
+            let sk = page_sk(trail.pages, n);
+            if let Some(item) = store.get(&pk, &sk)? {
+                let states: BTreeMap<String, SeriesState> =
+                    serde_json::from_slice(&item.body).map_err(|e| corrupt(&sk, e))?;
+                out.extend(states);
+            }
+        }
+    }
+    for (sk, item) in store.query(&pk, "SER#", "SER#~")? {
+        let Some(sid) = sk.strip_prefix("SER#") else {
+            continue;
+        };
+        // An own item counts when the series is loose, or is in no page (state from before
+        // pages); any other is left from the series' last time out of its page.
+        if trail.loose.contains(sid) || !out.contains_key(sid) {
+            let state = serde_json::from_slice(&item.body).map_err(|e| corrupt(&sk, e))?;
+            out.insert(sid.to_string(), state);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use trail_insights::aws::dynamo::{DynamoStore, create_table};
 use trail_insights::config::Config;
-use trail_insights::engine::{Engine, trail_pk};
+use trail_insights::engine::{Engine, stored_series_states, trail_pk};
 use trail_insights::insight::InsightFile;
 use trail_insights::key::TrailScope;
 use trail_insights::sink::{DirectorySink, InsightSink, SinkError};
@@ -160,8 +160,9 @@ fn state(store: &dyn StateStore) -> BTreeMap<String, Vec<u8>> {
         let v: Value = serde_json::from_slice(&item.body).unwrap();
         out.insert(sk, serde_json::to_vec(&v["series"]).unwrap());
     }
-    for (sk, item) in store.query(&pk, "SER#", "SER#~").unwrap() {
-        out.insert(sk, item.body);
+    // Series states by meaning (page or own item), not by item layout.
+    for (sid, state) in stored_series_states(store, &scope).unwrap() {
+        out.insert(format!("SER#{sid}"), serde_json::to_vec(&state).unwrap());
     }
     out
 }

@@ -1,7 +1,7 @@
-//! State writes per log file (what DynamoDB charges for): a quiet series' baseline is written
-//! once per completed hour, not once per file. Ten steady APIs, a file every 5 minutes for 3
-//! hours: per file, the minute items, the trail item and the file's marker; the series items
-//! only on the files that complete an hour.
+//! State writes per log file (issue 6's target: minutes touched + insight transitions + a small
+//! constant). Ten steady APIs, a file every 5 minutes for 3 hours: per file, the minute items,
+//! the trail item and the file's marker; on the files that complete an hour, also the one page
+//! that holds the series' baselines (not one item per series).
 
 mod common;
 
@@ -15,7 +15,7 @@ use trail_insights::store::{EmbeddedStore, StoreOp, WatchedStore};
 use trail_insights::time::Minute;
 
 #[test]
-fn quiet_series_are_written_once_per_hour_not_once_per_file() {
+fn a_file_writes_its_minutes_the_trail_its_marker_and_once_an_hour_one_page() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
@@ -54,10 +54,15 @@ fn quiet_series_are_written_once_per_hour_not_once_per_file() {
     let embedded = EmbeddedStore::open(&dir.path().join("state")).unwrap();
     // Writes by the kind of item (the sort key's prefix).
     let puts: Mutex<BTreeMap<String, u64>> = Mutex::default();
+    // Writes of the file being processed (puts and deletes).
+    let file_writes = Mutex::new(0u64);
     let store = WatchedStore::new(&embedded, |op| {
         if let StoreOp::Put { sk } = op {
             let kind = sk.split('#').next().unwrap_or(sk).to_string();
             *puts.lock().unwrap().entry(kind).or_default() += 1;
+        }
+        if matches!(op, StoreOp::Put { .. } | StoreOp::Delete) {
+            *file_writes.lock().unwrap() += 1;
         }
         Ok(())
     });
@@ -74,17 +79,25 @@ fn quiet_series_are_written_once_per_hour_not_once_per_file() {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(std::fs::File::open(path)?))
         };
-        engine
+        *file_writes.lock().unwrap() = 0;
+        let outcome = engine
             .process(&format!("trail/{key}"), &key, &open)
             .unwrap();
+        let writes = *file_writes.lock().unwrap();
+        // Minute items, trail item, marker, and on an hour's last file one page.
+        assert!(
+            writes <= outcome.minutes_touched as u64 + outcome.insights.len() as u64 + 3,
+            "{key}: {writes} writes for {} minutes",
+            outcome.minutes_touched
+        );
     }
     let puts = puts.lock().unwrap().clone();
     eprintln!("writes by item kind over {files} files: {puts:?}");
     // Minutes close 15 minutes after delivery: the last file (delivered 03:00) closes through
-    // 02:45, so hours 00 and 01 are complete and folded, one write per series each; hour 02 is
-    // not yet. Minute by minute it would be one write per series per file (350 here).
-    let series_writes = puts.get("SER").copied().unwrap_or(0);
-    assert_eq!(series_writes, 2 * apis, "{puts:?}");
+    // 02:45, so hours 00 and 01 are complete and folded, one page write each; hour 02 is not
+    // yet. One item per series would be 2 × 10 writes; minute by minute, 350.
+    assert_eq!(puts.get("PAGE").copied(), Some(2), "{puts:?}");
+    assert_eq!(puts.get("SER"), None, "{puts:?}");
     // Every file writes its 5 minute items (plus the earlier minutes it re-merges: none here).
     assert_eq!(puts.get("MIN").copied(), Some(5 * files as u64), "{puts:?}");
 }

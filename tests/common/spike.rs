@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use trail_insights::config::Config;
-use trail_insights::engine::trail_pk;
+use trail_insights::engine::{stored_series_states, trail_pk};
 use trail_insights::insight::InsightRecord;
 use trail_insights::key::TrailScope;
 use trail_insights::store::StateStore;
@@ -173,9 +173,10 @@ pub fn independent_counts(files: &[TrailFile]) -> BTreeMap<(i64, String), u64> {
     out
 }
 
-/// Everything the state says about the trail: per-minute counts (without the event-ID hashes,
-/// whose packing may differ), the series items (baselines, open insights) and the trail's
-/// progress item, by sort key.
+/// Everything the state says about the trail, by meaning rather than by item layout: per-minute
+/// counts (without the event-ID hashes, whose packing may differ), each series' state (from its
+/// page or its own item, as `SER#<id>`) and the trail's progress item without the fields that
+/// say where series states are stored.
 pub fn state(store: &dyn StateStore) -> BTreeMap<String, Vec<u8>> {
     let pk = trail_pk(&scope());
     let mut out = BTreeMap::new();
@@ -183,11 +184,17 @@ pub fn state(store: &dyn StateStore) -> BTreeMap<String, Vec<u8>> {
         let v: Value = serde_json::from_slice(&item.body).unwrap();
         out.insert(sk, serde_json::to_vec(&v["series"]).unwrap());
     }
-    for (sk, item) in store.query(&pk, "SER#", "SER#~").unwrap() {
-        out.insert(sk, item.body);
+    for (sid, state) in stored_series_states(store, &scope()).unwrap() {
+        out.insert(format!("SER#{sid}"), serde_json::to_vec(&state).unwrap());
     }
     for (sk, item) in store.query(&pk, "STATE", "STATE").unwrap() {
-        out.insert(sk, item.body);
+        let mut v: Value = serde_json::from_slice(&item.body).unwrap();
+        if let Some(fields) = v.as_object_mut() {
+            for storage in ["pages", "loose", "paged"] {
+                fields.remove(storage);
+            }
+        }
+        out.insert(sk, serde_json::to_vec(&v).unwrap());
     }
     out
 }

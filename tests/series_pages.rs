@@ -1,0 +1,176 @@
+//! Series states live in pages (a few items per account and region) and, between folds, in
+//! their own items. State written before pages existed (one item per series) must still be read,
+//! and the next fold must move it into pages, with the same results as a store that always had
+//! pages.
+
+mod common;
+
+use common::spike::{self, process_file};
+use serde_json::Value;
+use trail_insights::engine::{Engine, stored_series_states, trail_pk};
+use trail_insights::sink::DirectorySink;
+use trail_insights::store::{EmbeddedStore, StateStore};
+
+/// Rewrite the store's series states into the layout of before pages: one `SER#` item each, no
+/// pages, no page fields in the trail item.
+fn to_layout_before_pages(store: &EmbeddedStore) -> usize {
+    let pk = trail_pk(&spike::scope());
+    let states = stored_series_states(store, &spike::scope()).unwrap();
+    for (sid, state) in &states {
+        let sk = format!("SER#{sid}");
+        let version = store.get(&pk, &sk).unwrap().map(|i| i.version);
+        let body = serde_json::to_vec(state).unwrap();
+        store.put(&pk, &sk, &body, version).unwrap();
+    }
+    let pages = store.query(&pk, "PAGE#", "PAGE#~").unwrap();
+    for (sk, _) in &pages {
+        store.delete(&pk, sk).unwrap();
+    }
+    let trail = store.get(&pk, "STATE").unwrap().unwrap();
+    let mut v: Value = serde_json::from_slice(&trail.body).unwrap();
+    let fields = v.as_object_mut().unwrap();
+    assert!(
+        fields.remove("pages").is_some(),
+        "the history was folded into a page"
+    );
+    fields.remove("loose");
+    assert_eq!(fields.remove("paged"), Some(Value::Bool(true)));
+    let body = serde_json::to_vec(&v).unwrap();
+    store.put(&pk, "STATE", &body, Some(trail.version)).unwrap();
+    store.commit().unwrap();
+    states.len()
+}
+
+#[test]
+fn state_from_before_pages_is_read_and_moved_into_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = spike::spike_trail(&dir.path().join("logs"), "PAGESPAGES");
+
+    let clean_store = EmbeddedStore::open(&dir.path().join("clean")).unwrap();
+    let clean_sink = DirectorySink {
+        root: dir.path().join("clean-out"),
+    };
+    let clean = Engine::new(spike::config(), &clean_store, &clean_sink);
+    for f in &files {
+        process_file(&clean, f).unwrap();
+    }
+
+    let store = EmbeddedStore::open(&dir.path().join("old")).unwrap();
+    let sink = DirectorySink {
+        root: dir.path().join("old-out"),
+    };
+    let engine = Engine::new(spike::config(), &store, &sink);
+    // The history files fold their hours into a page; then the layout of before pages.
+    for f in &files[..2] {
+        process_file(&engine, f).unwrap();
+    }
+    let series = to_layout_before_pages(&store);
+    assert!(series >= 1, "{series} series");
+    let pk = trail_pk(&spike::scope());
+    assert!(store.query(&pk, "PAGE#", "PAGE#~").unwrap().is_empty());
+    for f in &files[2..] {
+        process_file(&engine, f).unwrap();
+    }
+
+    let (got, want) = (spike::state(&store), spike::state(&clean_store));
+    assert!(got == want, "{}", spike::diff(&want, &got));
+    assert_eq!(
+        common::snapshot(&dir.path().join("old-out")),
+        common::snapshot(&dir.path().join("clean-out"))
+    );
+    // The fold moved every series into its page; none is loose at the end.
+    let trail: Value =
+        serde_json::from_slice(&store.get(&pk, "STATE").unwrap().unwrap().body).unwrap();
+    assert!(trail.get("loose").is_none(), "{trail}");
+    let pages = trail["pages"].as_u64().unwrap();
+    let mut in_pages = 0;
+    for n in 0..pages {
+        let page = store
+            .get(&pk, &format!("PAGE#{pages}#{n}"))
+            .unwrap()
+            .unwrap();
+        let states: serde_json::Map<String, Value> = serde_json::from_slice(&page.body).unwrap();
+        in_pages += states.len();
+    }
+    assert_eq!(
+        in_pages,
+        got.keys().filter(|k| k.starts_with("SER#")).count()
+    );
+}
+
+#[test]
+fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
+    let first = trail_insights::time::Minute::parse_event_time("2026-01-05T00:00:00Z").unwrap();
+    let apis = 1500;
+    let mut paths = Vec::new();
+    // An event per API every 5 minutes for 80 minutes: the file of 01:20 folds hour 00.
+    for f in 0..16 {
+        let start = first.plus(5 * f);
+        let time = start.to_rfc3339();
+        let records: Vec<Value> = (0..apis)
+            .map(|api| {
+                let name = format!("PutParameter{api}");
+                let id = format!("e-{f}-{api}");
+                common::event(&time, "ssm.amazonaws.com", &name, false, None, arn, &id)
+            })
+            .collect();
+        let stamp = common::stamp(start.plus(5));
+        let unique = format!("SPLITSPLIT{f:04}");
+        paths.push(common::write_log(
+            &logs,
+            spike::ACCOUNT,
+            spike::REGION,
+            &stamp,
+            &unique,
+            &records,
+        ));
+    }
+    let store = EmbeddedStore::open(&dir.path().join("state")).unwrap();
+    let sink = DirectorySink {
+        root: dir.path().join("out"),
+    };
+    let engine = Engine::new(spike::config(), &store, &sink);
+    for path in &paths {
+        let key = path
+            .strip_prefix(&logs)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(std::fs::File::open(path)?))
+        };
+        engine
+            .process(&format!("trail/{key}"), &key, &open)
+            .unwrap();
+    }
+    let pk = trail_pk(&spike::scope());
+    let trail: Value =
+        serde_json::from_slice(&store.get(&pk, "STATE").unwrap().unwrap().body).unwrap();
+    let pages = trail["pages"].as_u64().unwrap();
+    assert!(pages >= 2, "{trail}");
+    let mut in_pages = 0;
+    for n in 0..pages {
+        let page = store
+            .get(&pk, &format!("PAGE#{pages}#{n}"))
+            .unwrap()
+            .unwrap();
+        assert!(
+            page.body.len() <= 256 * 1024,
+            "page {n}: {} bytes",
+            page.body.len()
+        );
+        let states: serde_json::Map<String, Value> = serde_json::from_slice(&page.body).unwrap();
+        for (sid, state) in &states {
+            assert!(state["last_closed"].is_number(), "{sid}: {state}");
+        }
+        in_pages += states.len();
+    }
+    assert_eq!(in_pages, apis);
+    assert_eq!(
+        stored_series_states(&store, &spike::scope()).unwrap().len(),
+        apis
+    );
+}
