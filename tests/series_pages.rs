@@ -134,17 +134,7 @@ fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
     };
     let engine = Engine::new(spike::config(), &store, &sink);
     for path in &paths {
-        let key = path
-            .strip_prefix(&logs)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
-            Ok(Box::new(std::fs::File::open(path)?))
-        };
-        engine
-            .process(&format!("trail/{key}"), &key, &open)
-            .unwrap();
+        common::process_path(&engine, &logs, path).unwrap();
     }
     let pk = trail_pk(&spike::scope());
     let trail: Value =

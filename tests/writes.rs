@@ -71,23 +71,14 @@ fn a_file_writes_its_minutes_the_trail_its_marker_and_once_an_hour_one_page() {
     };
     let engine = Engine::new(Config::default(), &store, &sink);
     for path in &paths {
-        let key = path
-            .strip_prefix(&logs)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
-            Ok(Box::new(std::fs::File::open(path)?))
-        };
         *file_writes.lock().unwrap() = 0;
-        let outcome = engine
-            .process(&format!("trail/{key}"), &key, &open)
-            .unwrap();
+        let outcome = common::process_path(&engine, &logs, path).unwrap();
         let writes = *file_writes.lock().unwrap();
         // Minute items, trail item, marker, and on an hour's last file one page.
         assert!(
             writes <= outcome.minutes_touched as u64 + outcome.insights.len() as u64 + 3,
-            "{key}: {writes} writes for {} minutes",
+            "{}: {writes} writes for {} minutes",
+            path.display(),
             outcome.minutes_touched
         );
     }

@@ -396,3 +396,19 @@ pub fn reads_and_data_trail(dir: &Path) -> Vec<String> {
     );
     keys
 }
+
+/// Process the log file at `path` through `engine`, its key being its path under `root`.
+pub fn process_path(
+    engine: &trail_insights::engine::Engine<'_>,
+    root: &Path,
+    path: &Path,
+) -> Result<trail_insights::engine::Outcome, trail_insights::engine::ProcessError> {
+    let key = path
+        .strip_prefix(root)
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let open =
+        || -> std::io::Result<Box<dyn std::io::Read>> { Ok(Box::new(std::fs::File::open(path)?)) };
+    engine.process(&format!("trail/{key}"), &key, &open)
+}
