@@ -1271,6 +1271,18 @@ impl SeriesCache {
             tracing::info!(key, pages = count, "series pages split");
             self.page_count = count;
             self.pages.clear();
+            // An attempt that crashed before its trail item may have written some of them.
+            for n in bodies.keys() {
+                let item = engine
+                    .store
+                    .get(pk, &page_sk(count, *n))
+                    .map_err(|e| abort(key, e))?;
+                let page = CachedPage {
+                    version: item.map(|i| i.version),
+                    ..CachedPage::default()
+                };
+                self.pages.insert(*n, page);
+            }
         }
         for (n, body) in &bodies {
             let version = self.pages.get(n).and_then(|p| p.version);

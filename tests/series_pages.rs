@@ -9,7 +9,7 @@ use common::spike::{self, process_file};
 use serde_json::Value;
 use trail_insights::engine::{Engine, stored_series_states, trail_pk};
 use trail_insights::sink::DirectorySink;
-use trail_insights::store::{EmbeddedStore, StateStore};
+use trail_insights::store::{EmbeddedStore, Item, StateStore, StoreError};
 
 /// Rewrite the store's series states into the layout of before pages: one `SER#` item each, no
 /// pages, no page fields in the trail item.
@@ -98,15 +98,12 @@ fn state_from_before_pages_is_read_and_moved_into_pages() {
     );
 }
 
-#[test]
-fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
-    let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
+/// Log files with an event for each of `apis` APIs every 5 minutes for 80 minutes: the file of
+/// 01:20 folds hour 00, whose series fill more than one page.
+fn many_series_trail(logs: &std::path::Path, apis: usize) -> Vec<std::path::PathBuf> {
     let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
     let first = trail_insights::time::Minute::parse_event_time("2026-01-05T00:00:00Z").unwrap();
-    let apis = 1500;
     let mut paths = Vec::new();
-    // An event per API every 5 minutes for 80 minutes: the file of 01:20 folds hour 00.
     for f in 0..16 {
         let start = first.plus(5 * f);
         let time = start.to_rfc3339();
@@ -120,7 +117,7 @@ fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
         let stamp = common::stamp(start.plus(5));
         let unique = format!("SPLITSPLIT{f:04}");
         paths.push(common::write_log(
-            &logs,
+            logs,
             spike::ACCOUNT,
             spike::REGION,
             &stamp,
@@ -128,6 +125,15 @@ fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
             &records,
         ));
     }
+    paths
+}
+
+#[test]
+fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let apis = 1500;
+    let paths = many_series_trail(&logs, apis);
     let store = EmbeddedStore::open(&dir.path().join("state")).unwrap();
     let sink = DirectorySink {
         root: dir.path().join("out"),
@@ -162,5 +168,90 @@ fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
     assert_eq!(
         stored_series_states(&store, &spike::scope()).unwrap().len(),
         apis
+    );
+}
+
+/// Writes through at once, like DynamoDB (no transaction to roll back), and fails the `fail_at`-th
+/// page write, like a crash there.
+struct WriteThrough<'a> {
+    inner: &'a EmbeddedStore,
+    page_puts: std::sync::atomic::AtomicU64,
+    fail_at: u64,
+}
+
+impl StateStore for WriteThrough<'_> {
+    fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk)
+    }
+    fn put(&self, pk: &str, sk: &str, body: &[u8], v: Option<u64>) -> Result<(), StoreError> {
+        if sk.starts_with("PAGE#") {
+            let n = self
+                .page_puts
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            if n == self.fail_at {
+                return Err(StoreError::Transient("crash".into()));
+            }
+        }
+        self.inner.put(pk, sk, body, v)?;
+        self.inner.commit()
+    }
+    fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.inner.delete(pk, sk)?;
+        self.inner.commit()
+    }
+    fn query_each(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.inner.query_each(pk, from, to, each)
+    }
+    fn commit(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn rollback(&self) {}
+}
+
+#[test]
+fn a_crash_in_the_middle_of_a_split_is_retried_to_the_same_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let paths = many_series_trail(&logs, 1500);
+    let run = |name: &str, fail_at: u64| {
+        let embedded = EmbeddedStore::open(&dir.path().join(name)).unwrap();
+        let store = WriteThrough {
+            inner: &embedded,
+            page_puts: Default::default(),
+            fail_at,
+        };
+        let sink = DirectorySink {
+            root: dir.path().join(format!("{name}-out")),
+        };
+        let engine = Engine::new(spike::config(), &store, &sink);
+        let mut failures = 0;
+        for path in &paths {
+            if common::process_path(&engine, &logs, path).is_err() {
+                failures += 1;
+                common::process_path(&engine, &logs, path).unwrap();
+            }
+        }
+        (
+            stored_series_states(&embedded, &spike::scope()).unwrap(),
+            failures,
+        )
+    };
+    let (clean, none) = run("clean", 0);
+    assert_eq!(none, 0);
+    // The first fold already needs two pages (a split from the one page of a new trail): fail
+    // the second page write, after the first is written.
+    let (crashed, failures) = run("crashed", 2);
+    assert_eq!(failures, 1);
+    assert_eq!(crashed.len(), 1500);
+    assert!(
+        crashed == clean,
+        "series states differ after the retried split"
     );
 }
