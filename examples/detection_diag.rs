@@ -9,7 +9,7 @@ use trail_insights::attribution::Attribution;
 use trail_insights::config::Config;
 use trail_insights::detector::{SeriesState, TrailContext};
 use trail_insights::evaluation::methods::{Method, Prediction, detect};
-use trail_insights::evaluation::score::GRACE_MINUTES;
+use trail_insights::evaluation::score::{GRACE_MINUTES, TARGET_EVENTS, TARGET_RATIO};
 use trail_insights::evaluation::traffic::{Scenario, Traffic, generate};
 use trail_insights::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 
@@ -100,7 +100,7 @@ fn main() -> Result<()> {
     println!("\n## Missed target-class spikes");
     let (mut missed, mut target) = (0, 0);
     for inj in &traffic.injections {
-        if inj.ratio < 10.0 || inj.events < 20 {
+        if inj.ratio < TARGET_RATIO || inj.events < TARGET_EVENTS {
             continue;
         }
         target += 1;

@@ -38,12 +38,8 @@ pub struct MinuteCounts {
 }
 
 impl MinuteCounts {
-    pub fn add(&mut self, e: &CountedEvent) {
-        self.add_shared(e, &mut Strings::default());
-    }
-
-    /// As [`Self::add`], sharing attribution values through `strings`.
-    pub fn add_shared(&mut self, e: &CountedEvent, strings: &mut Strings) {
+    /// Count `e`, taking attribution values' copies from `strings`.
+    pub fn add(&mut self, e: &CountedEvent, strings: &mut Strings) {
         self.ids.push(e.id_hash);
         if let Some(population) = e.call_rate {
             let id = SeriesKey::call_rate(&e.event_source, &e.event_name)
@@ -127,7 +123,7 @@ impl FileCounts {
         self.minutes
             .entry(e.minute)
             .or_default()
-            .add_shared(e, &mut self.strings);
+            .add(e, &mut self.strings);
     }
 }
 
@@ -181,9 +177,15 @@ mod tests {
     #[test]
     fn failed_write_counts_in_both_series() {
         let mut m = MinuteCounts::default();
-        m.add(&event(1, true, Some("AccessDenied")));
-        m.add(&event(2, true, None));
-        m.add(&event(3, false, Some("AccessDenied")));
+        m.add(
+            &event(1, true, Some("AccessDenied")),
+            &mut Strings::default(),
+        );
+        m.add(&event(2, true, None), &mut Strings::default());
+        m.add(
+            &event(3, false, Some("AccessDenied")),
+            &mut Strings::default(),
+        );
         assert_eq!(m.count_of("call#ec2.amazonaws.com#RunInstances"), 2);
         assert_eq!(
             m.count_of("error#ec2.amazonaws.com#RunInstances#AccessDenied"),
@@ -208,7 +210,7 @@ mod tests {
     fn ids_are_stored_packed_and_read_back() {
         let mut m = MinuteCounts::default();
         for id in [u64::MAX, 0, 42, 1 << 63] {
-            m.add(&event(id, true, None));
+            m.add(&event(id, true, None), &mut Strings::default());
         }
         m.seal();
         let json = serde_json::to_string(&m).unwrap();
@@ -229,14 +231,17 @@ mod tests {
     #[test]
     fn absorb_moves_into_an_empty_minute_and_merges_otherwise() {
         let mut file = MinuteCounts::default();
-        file.add(&event(2, true, None));
-        file.add(&event(1, true, Some("AccessDenied")));
+        file.add(&event(2, true, None), &mut Strings::default());
+        file.add(
+            &event(1, true, Some("AccessDenied")),
+            &mut Strings::default(),
+        );
         file.seal();
         let mut stored = MinuteCounts::default();
         stored.absorb(file.clone());
         assert_eq!(stored, file);
         let mut more = MinuteCounts::default();
-        more.add(&event(3, true, None));
+        more.add(&event(3, true, None), &mut Strings::default());
         more.seal();
         stored.absorb(more.clone());
         let mut expected = file.clone();
@@ -250,7 +255,7 @@ mod tests {
     fn seal_reports_duplicates_and_overlap_counts() {
         let mut m = MinuteCounts::default();
         for id in [3, 1, 2, 3] {
-            m.add(&event(id, true, None));
+            m.add(&event(id, true, None), &mut Strings::default());
         }
         assert!(m.seal());
         assert_eq!(m.ids, vec![1, 2, 3]);

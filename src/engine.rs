@@ -26,6 +26,7 @@ use crate::store::{Item, StateStore, StoreError};
 use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
 use std::sync::Mutex;
@@ -657,7 +658,6 @@ impl<'a> Engine<'a> {
         let mut out = Vec::new();
         // A busy hour repeats the same callers across its minutes: hold each once.
         let mut strings = Strings::default();
-        let mut failed = None;
         let mut each = |sk: String, item: Item| {
             let Some(minute) = sk
                 .strip_prefix("MIN#")
@@ -666,26 +666,18 @@ impl<'a> Engine<'a> {
             else {
                 return Ok(());
             };
-            match decode::<ClosedMinute>(&item.body, key) {
-                Ok(mut closed) => {
-                    for s in closed.series.values_mut() {
-                        s.attribution.share(&mut strings);
-                    }
-                    out.push((minute, closed));
-                    Ok(())
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    Err(StoreError::Permanent(format!("corrupt state item {sk}")))
-                }
+            let mut closed: ClosedMinute = serde_json::from_slice(&item.body)
+                .map_err(|e| StoreError::Permanent(format!("corrupt state item: {e}")))?;
+            for s in closed.series.values_mut() {
+                s.attribution.share(&mut strings);
             }
+            out.push((minute, closed));
+            Ok(())
         };
         let from = minute_sk(from.max(Minute(0)));
-        let read = self.store.query_each(pk, &from, &minute_sk(to), &mut each);
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        read.map_err(|e| abort(key, e))?;
+        self.store
+            .query_each(pk, &from, &minute_sk(to), &mut each)
+            .map_err(|e| abort(key, e))?;
         Ok(out)
     }
 
@@ -1160,25 +1152,24 @@ impl SeriesCache {
         n: u32,
         key: &str,
     ) -> Result<&mut CachedPage, Abort> {
-        if !self.pages.contains_key(&n) {
-            let item = engine
-                .store
-                .get(pk, &page_sk(self.page_count, n))
-                .map_err(|e| abort(key, e))?;
-            let page = match item {
-                Some(item) => CachedPage {
-                    states: decode(&item.body, key)?,
-                    version: Some(item.version),
-                    dirty: false,
-                },
-                None => CachedPage::default(),
-            };
-            self.pages.insert(n, page);
-        }
-        match self.pages.get_mut(&n) {
-            Some(p) => Ok(p),
-            None => Err(fatal(key, "series cache lost a page")),
-        }
+        let page = match self.pages.entry(n) {
+            Entry::Occupied(page) => page.into_mut(),
+            Entry::Vacant(slot) => {
+                let item = engine
+                    .store
+                    .get(pk, &page_sk(self.page_count, n))
+                    .map_err(|e| abort(key, e))?;
+                slot.insert(match item {
+                    Some(item) => CachedPage {
+                        states: decode(&item.body, key)?,
+                        version: Some(item.version),
+                        dirty: false,
+                    },
+                    None => CachedPage::default(),
+                })
+            }
+        };
+        Ok(page)
     }
 
     fn get(
@@ -1312,23 +1303,22 @@ pub fn stored_series_states(
     };
     let corrupt = |sk: &str, e: serde_json::Error| StoreError::Permanent(format!("{sk}: {e}"));
     let mut out: BTreeMap<String, SeriesState> = BTreeMap::new();
-    if trail.pages > 0 {
-        for n in 0..trail.pages {
-            let sk = page_sk(trail.pages, n);
-            if let Some(item) = store.get(&pk, &sk)? {
-                let states: BTreeMap<String, SeriesState> =
-                    serde_json::from_slice(&item.body).map_err(|e| corrupt(&sk, e))?;
-                out.extend(states);
-            }
+    for n in 0..trail.pages {
+        let sk = page_sk(trail.pages, n);
+        if let Some(item) = store.get(&pk, &sk)? {
+            let states: BTreeMap<String, SeriesState> =
+                serde_json::from_slice(&item.body).map_err(|e| corrupt(&sk, e))?;
+            out.extend(states);
         }
     }
     for (sk, item) in store.query(&pk, "SER#", "SER#~")? {
         let Some(sid) = sk.strip_prefix("SER#") else {
             continue;
         };
-        // An own item counts when the series is loose, or is in no page (state from before
-        // pages); any other is left from the series' last time out of its page.
-        if trail.loose.contains(sid) || !out.contains_key(sid) {
+        // As `SeriesCache::get` reads: an own item counts when the series is loose, or, in
+        // state from before pages, when it is in no page; any other is left behind (from the
+        // series' last time out of its page, or an attempt that crashed before its trail item).
+        if trail.loose.contains(sid) || (!trail.paged && !out.contains_key(sid)) {
             let state = serde_json::from_slice(&item.body).map_err(|e| corrupt(&sk, e))?;
             out.insert(sid.to_string(), state);
         }

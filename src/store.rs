@@ -34,6 +34,9 @@ pub enum StoreError {
     Permanent(String),
 }
 
+/// What [`StateStore::query_each`] hands each item (sort key, item) to; an error stops the query.
+pub type EachItem<'a> = &'a mut dyn FnMut(String, Item) -> Result<(), StoreError>;
+
 pub trait StateStore {
     fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
     /// Write `body` if the item's current version is `expected` (`None`: it must not exist).
@@ -42,12 +45,13 @@ pub trait StateStore {
     fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
     /// Hand the items of partition `pk` with `from <= sk <= to` to `each`, in sort-key order,
     /// one at a time: a caller that decodes as it goes never holds every raw item at once.
+    /// `each` must not call the store (the embedded store holds its lock meanwhile).
     fn query_each(
         &self,
         pk: &str,
         from: &str,
         to: &str,
-        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+        each: EachItem<'_>,
     ) -> Result<(), StoreError>;
     /// The items [`Self::query_each`] visits, collected.
     fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, Item)>, StoreError> {
@@ -117,7 +121,7 @@ impl<F: Fn(StoreOp<'_>) -> Result<(), StoreError>> StateStore for WatchedStore<'
         pk: &str,
         from: &str,
         to: &str,
-        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+        each: EachItem<'_>,
     ) -> Result<(), StoreError> {
         (self.watch)(StoreOp::Query)?;
         self.inner.query_each(pk, from, to, each)
@@ -166,21 +170,34 @@ fn encode(version: u64, body: &[u8]) -> Vec<u8> {
 }
 
 fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
-    if bytes.len() < 8 {
-        return Err(StoreError::Permanent(
-            "corrupt item in the state file".into(),
-        ));
-    }
-    let mut version = [0u8; 8];
-    version.copy_from_slice(&bytes[..8]);
     Ok(Item {
-        version: u64::from_le_bytes(version),
+        version: version_of(bytes)?,
         body: bytes[8..].to_vec(),
     })
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Permanent(e.to_string())
+}
+
+/// The version of one item, without copying its body.
+fn version_in(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<u64>, StoreError> {
+    match table.get(key).map_err(db_err)? {
+        Some(v) => Ok(Some(version_of(v.value())?)),
+        None => Ok(None),
+    }
+}
+
+fn version_of(bytes: &[u8]) -> Result<u64, StoreError> {
+    match bytes.first_chunk::<8>() {
+        Some(version) => Ok(u64::from_le_bytes(*version)),
+        None => Err(StoreError::Permanent(
+            "corrupt item in the state file".into(),
+        )),
+    }
 }
 
 /// One item from a table, committed or (in a write transaction) not.
@@ -200,7 +217,7 @@ fn range_in(
     lo: &str,
     hi: &str,
     strip: usize,
-    each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+    each: EachItem<'_>,
 ) -> Result<(), StoreError> {
     for entry in table.range(lo..=hi).map_err(db_err)? {
         let (k, v) = entry.map_err(db_err)?;
@@ -300,8 +317,7 @@ impl StateStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let key = compose(pk, sk);
         self.write(|table| {
-            let current = get_in(&*table, &key)?.map(|i| i.version);
-            if current != expected {
+            if version_in(&*table, &key)? != expected {
                 return Err(StoreError::Conflict {
                     pk: pk.into(),
                     sk: sk.into(),
@@ -328,7 +344,7 @@ impl StateStore for EmbeddedStore {
         pk: &str,
         from: &str,
         to: &str,
-        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+        each: EachItem<'_>,
     ) -> Result<(), StoreError> {
         let (lo, hi) = (compose(pk, from), compose(pk, to));
         let strip = pk.len() + 1;

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
+use trail_insights::attribution::Strings;
 use trail_insights::counting::MinuteCounts;
 use trail_insights::key::{classify_key, decode_notification_key};
 use trail_insights::reader::{ReadLimits, read_records};
@@ -102,6 +103,7 @@ proptest! {
     fn counting_matches_a_model(events in prop::collection::vec((0u64..30, 0u8..3, prop::option::of(0u8..2), any::<bool>()), 0..80), read_calls in any::<bool>()) {
         let coverage = Coverage { read_calls, data_events: false };
         let mut counts = MinuteCounts::default();
+        let mut strings = Strings::default();
         let mut seen = HashSet::new();
         let mut model: BTreeMap<String, u64> = BTreeMap::new();
         for (id, api, err, write) in &events {
@@ -116,7 +118,7 @@ proptest! {
             if !seen.insert(e.id_hash) {
                 continue;
             }
-            counts.add(&e);
+            counts.add(&e, &mut strings);
             if *write {
                 *model.entry(format!("call#ec2.amazonaws.com#{name}")).or_default() += 1;
             } else if read_calls {

@@ -79,23 +79,32 @@ fn state_from_before_pages_is_read_and_moved_into_pages() {
         common::snapshot(&dir.path().join("clean-out"))
     );
     // The fold moved every series into its page; none is loose at the end.
-    let trail: Value =
-        serde_json::from_slice(&store.get(&pk, "STATE").unwrap().unwrap().body).unwrap();
+    let (trail, pages) = pages_of(&store);
     assert!(trail.get("loose").is_none(), "{trail}");
-    let pages = trail["pages"].as_u64().unwrap();
-    let mut in_pages = 0;
-    for n in 0..pages {
-        let page = store
-            .get(&pk, &format!("PAGE#{pages}#{n}"))
-            .unwrap()
-            .unwrap();
-        let states: serde_json::Map<String, Value> = serde_json::from_slice(&page.body).unwrap();
-        in_pages += states.len();
-    }
+    let in_pages: usize = pages.iter().map(|(_, states)| states.len()).sum();
     assert_eq!(
         in_pages,
         got.keys().filter(|k| k.starts_with("SER#")).count()
     );
+}
+
+/// A page's size in bytes and its series states.
+type Page = (usize, serde_json::Map<String, Value>);
+
+/// The trail item, and each page it names.
+fn pages_of(store: &EmbeddedStore) -> (Value, Vec<Page>) {
+    let pk = trail_pk(&spike::scope());
+    let trail: Value =
+        serde_json::from_slice(&store.get(&pk, "STATE").unwrap().unwrap().body).unwrap();
+    let count = trail["pages"].as_u64().unwrap();
+    let pages = (0..count)
+        .map(|n| {
+            let sk = format!("PAGE#{count}#{n}");
+            let page = store.get(&pk, &sk).unwrap().unwrap();
+            (page.body.len(), serde_json::from_slice(&page.body).unwrap())
+        })
+        .collect();
+    (trail, pages)
 }
 
 /// Log files with an event for each of `apis` APIs every 5 minutes for 80 minutes: the file of
@@ -142,24 +151,12 @@ fn pages_split_before_they_outgrow_an_item_and_keep_every_series() {
     for path in &paths {
         common::process_path(&engine, &logs, path).unwrap();
     }
-    let pk = trail_pk(&spike::scope());
-    let trail: Value =
-        serde_json::from_slice(&store.get(&pk, "STATE").unwrap().unwrap().body).unwrap();
-    let pages = trail["pages"].as_u64().unwrap();
-    assert!(pages >= 2, "{trail}");
+    let (trail, pages) = pages_of(&store);
+    assert!(pages.len() >= 2, "{trail}");
     let mut in_pages = 0;
-    for n in 0..pages {
-        let page = store
-            .get(&pk, &format!("PAGE#{pages}#{n}"))
-            .unwrap()
-            .unwrap();
-        assert!(
-            page.body.len() <= 256 * 1024,
-            "page {n}: {} bytes",
-            page.body.len()
-        );
-        let states: serde_json::Map<String, Value> = serde_json::from_slice(&page.body).unwrap();
-        for (sid, state) in &states {
+    for (bytes, states) in &pages {
+        assert!(*bytes <= 256 * 1024, "a page of {bytes} bytes");
+        for (sid, state) in states {
             assert!(state["last_closed"].is_number(), "{sid}: {state}");
         }
         in_pages += states.len();

@@ -9,7 +9,7 @@
 //! engine must run on a blocking thread (`spawn_blocking`) or outside the runtime.
 
 use super::error::describe;
-use crate::store::{Item, StateStore, StoreError};
+use crate::store::{EachItem, Item, StateStore, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
@@ -226,7 +226,7 @@ impl StateStore for DynamoStore {
         pk: &str,
         from: &str,
         to: &str,
-        each: &mut dyn FnMut(String, Item) -> Result<(), StoreError>,
+        each: EachItem<'_>,
     ) -> Result<(), StoreError> {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
