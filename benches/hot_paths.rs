@@ -9,7 +9,7 @@ use trail_insights::attribution::Attribution;
 use trail_insights::config::Config;
 use trail_insights::corpus::{FileSpec, gz_bytes, write_json};
 use trail_insights::counting::FileCounts;
-use trail_insights::detector::{SeriesState, TrailContext};
+use trail_insights::detector::{SeriesState, TrailContext, Unlearned};
 use trail_insights::engine::Engine;
 use trail_insights::reader::{ReadLimits, read_records};
 use trail_insights::record::{CountedEvent, classify_record};
@@ -123,7 +123,16 @@ fn decide(c: &mut Criterion) {
     g.bench_function("observe open minute (week of baseline)", |b| {
         b.iter_batched(
             || warm.clone(),
-            |mut s| black_box(s.observe_open_minute(now, 40, 0, &attribution, ctx, &cfg)),
+            |mut s| {
+                black_box(s.observe_open_minute(
+                    now,
+                    40,
+                    Unlearned::default(),
+                    &attribution,
+                    ctx,
+                    &cfg,
+                ))
+            },
             BatchSize::SmallInput,
         )
     });

@@ -7,9 +7,9 @@
 use anyhow::Result;
 use trail_insights::attribution::Attribution;
 use trail_insights::config::Config;
-use trail_insights::detector::{SeriesState, TrailContext};
+use trail_insights::detector::{SeriesState, TrailContext, Unlearned};
 use trail_insights::evaluation::methods::{Method, Prediction, detect};
-use trail_insights::evaluation::score::{GRACE_MINUTES, TARGET_EVENTS, TARGET_RATIO};
+use trail_insights::evaluation::score::{GRACE_MINUTES, TARGET_EVENTS, TARGET_RATIO, score};
 use trail_insights::evaluation::traffic::{Scenario, Traffic, generate};
 use trail_insights::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 
@@ -80,7 +80,13 @@ fn main() -> Result<()> {
             .collect();
         let state = state_before(&traffic, p.series, i, &cfg);
         let gates = state
-            .explain_start(p.start, s.total(i), 0, ctx(&traffic), &cfg)
+            .explain_start(
+                p.start,
+                s.total(i),
+                Unlearned::default(),
+                ctx(&traffic),
+                &cfg,
+            )
             .map(|(g, _)| g);
         println!(
             "series {:3} {:18} rate {:7.3} {} dur {:4} counts {:?} gates {:?}",
@@ -122,7 +128,7 @@ fn main() -> Result<()> {
         let state = state_before(&traffic, inj.series, peak, &cfg);
         let t = scenario.start.plus(peak as i64);
         let count = s.total(peak);
-        let explained = state.explain_start(t, count, 0, ctx(&traffic), &cfg);
+        let explained = state.explain_start(t, count, Unlearned::default(), ctx(&traffic), &cfg);
         let gates = explained.map(|(g, _)| g);
         let sustained = explained.and_then(|(_, s)| s);
         println!(
@@ -162,6 +168,37 @@ fn main() -> Result<()> {
          target-class spikes missed",
         false_count as f64 / weeks
     );
+    let scored = score(&traffic, &predictions, cfg.warmup_hours);
+    let on_time = scored.start_delays.iter().filter(|&&d| d <= 0).count();
+    println!(
+        "Start in the first injected minute (or before): {on_time} of {} detected",
+        scored.start_delays.len()
+    );
+    // The same by shape and for the target class, from each injection's first matching insight.
+    let mut by: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for inj in &traffic.injections {
+        let first = predictions
+            .iter()
+            .filter(|p| {
+                p.series == inj.series
+                    && p.start < inj.end().plus(GRACE_MINUTES)
+                    && p.end > inj.start
+            })
+            .min_by_key(|p| p.start);
+        if let Some(p) = first {
+            let target = inj.ratio >= TARGET_RATIO && inj.events >= TARGET_EVENTS;
+            for k in [format!("{:?}", inj.shape), format!("target {target}")] {
+                let e = by.entry(k).or_default();
+                e.1 += 1;
+                if p.start <= inj.start {
+                    e.0 += 1;
+                }
+            }
+        }
+    }
+    for (k, (on, of)) in by {
+        println!("  {k}: {on} of {of} on time");
+    }
     Ok(())
 }
 

@@ -11,7 +11,8 @@ use std::path::Path;
 pub struct DetectorConfig {
     /// Poisson tail probability below which a minute is surprising enough to Start.
     pub start_alpha: f64,
-    /// Minimum events in the minute to Start.
+    /// Minimum events in the minute that Starts on its own, and in the largest minute of a
+    /// sustained run.
     pub min_count: u64,
     /// Minimum events for a minute to Start on its own evidence; below, only as part of a
     /// sustained run.
@@ -213,7 +214,7 @@ pub const KNOBS: &[(&str, &str)] = &[
     ),
     (
         "MIN_COUNT",
-        "minimum events in the minute that Starts, by either rule (default 5)",
+        "minimum events in a minute that Starts alone, and in a sustained run's largest minute (default 5)",
     ),
     (
         "SINGLE_MINUTE_COUNT",

@@ -14,7 +14,7 @@
 use crate::attribution::Strings;
 use crate::config::Config;
 use crate::counting::{FileCounts, MinuteCounts};
-use crate::detector::{Phase, SeriesState, TrailContext, Transition};
+use crate::detector::{Phase, SeriesState, TrailContext, Transition, Unlearned};
 use crate::drop::worth_watching;
 use crate::insight::{InsightRecord, insight_file, render, shared_event_id, start_file_key};
 use crate::key::{TrailScope, classify_key};
@@ -54,11 +54,11 @@ pub struct TrailState {
     /// state written before this existed: then it is `closed_through`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folded_through: Option<Minute>,
-    /// Each quiet series' winsorised events in the closed minutes it has not learned yet (all
-    /// after `folded_through`, in one clock hour): the sustained Start rule needs them before
-    /// the hour is folded. Late events are left out, so a crash and retry gives the same sums.
+    /// Each quiet series' closed minutes it has not learned yet (all after `folded_through`, in
+    /// one clock hour), as the sustained Start rule needs them before the hour is folded. Late
+    /// events are left out, so a crash and retry gives the same sums.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub unlearned: BTreeMap<String, u64>,
+    pub unlearned: BTreeMap<String, Unlearned>,
     /// How many pages hold the series states (see `SeriesCache`); 0 until the first is written.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pages: u32,
@@ -76,29 +76,31 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// Quiet series whose unlearned sums the trail item carries, at most: ~70 bytes each (about
-/// 140 KB in all), so the item stays below DynamoDB's 400 KB. Beyond it, a series judges the
+/// Quiet series whose unlearned minutes the trail item carries, at most: ~75 bytes each (about
+/// 150 KB in all), so the item stays below DynamoDB's 400 KB. Beyond it, a series judges the
 /// sustained rule on its learned minutes only: a later Start at worst, never a false one.
 pub const MAX_UNLEARNED: usize = 2_000;
 
 impl TrailState {
-    /// Add `n` to `sid`'s unlearned sum (a new series only while fewer than
-    /// [`MAX_UNLEARNED`] are carried).
-    fn add_unlearned(&mut self, sid: &str, n: u64) {
-        if let Some(sum) = self.unlearned.get_mut(sid) {
-            *sum += n;
+    /// Add a minute of `count` events (`winsorised`) to `sid`'s unlearned ones (a new series
+    /// only while fewer than [`MAX_UNLEARNED`] are carried).
+    fn add_unlearned(&mut self, sid: &str, count: u64, winsorised: u64) {
+        if let Some(u) = self.unlearned.get_mut(sid) {
+            u.add(count, winsorised);
         } else if self.unlearned.len() < MAX_UNLEARNED {
-            self.unlearned.insert(sid.to_string(), n);
+            let mut u = Unlearned::default();
+            u.add(count, winsorised);
+            self.unlearned.insert(sid.to_string(), u);
         }
     }
 
     /// `sid`'s unlearned events that count towards the sustained rule at minute `t` (those in
     /// the previous or current clock hour of `t`).
-    fn unlearned_near(&self, sid: &str, t: Minute) -> u64 {
+    fn unlearned_near(&self, sid: &str, t: Minute) -> Unlearned {
         let hour = self.folded_through.map(|f| f.plus(1).hour());
         match self.unlearned.get(sid) {
-            Some(&n) if hour.is_some_and(|h| h == t.hour() || h == t.hour() - 1) => n,
-            _ => 0,
+            Some(&u) if hour.is_some_and(|h| h == t.hour() || h == t.hour() - 1) => u,
+            _ => Unlearned::default(),
         }
     }
 }
@@ -444,9 +446,9 @@ impl<'a> Engine<'a> {
 
         // Early Start: a still-open minute whose evidence already meets the rule.
         if let Some(ctx) = context(&trail) {
-            // Winsorised counts of this file's earlier open minutes, per series, for the
-            // sustained rule (they are part of its run but not yet closed).
-            let mut open_run: BTreeMap<&str, Vec<(Minute, u64)>> = BTreeMap::new();
+            // This file's earlier open minutes, per series, for the sustained rule (they are
+            // part of its run but not yet closed).
+            let mut open_run: BTreeMap<&str, Vec<(Minute, Unlearned)>> = BTreeMap::new();
             for (m, (bucket, _)) in &stored {
                 if trail.closed_through.is_some_and(|ct| *m <= ct) {
                     continue;
@@ -459,13 +461,13 @@ impl<'a> Engine<'a> {
                     let cfg = self.config.detector_for(sid);
                     let state = series.get(self, &pk, sid, key)?;
                     let run = open_run.entry(sid).or_default();
-                    let unlearned = trail.unlearned_near(sid, *m)
-                        + run
-                            .iter()
-                            .filter(|(e, _)| e.hour() >= m.hour() - 1)
-                            .map(|(_, n)| n)
-                            .sum::<u64>();
-                    run.push((*m, state.winsorise(*m, s.count, ctx, cfg)));
+                    let unlearned = run
+                        .iter()
+                        .filter(|(e, _)| e.hour() >= m.hour() - 1)
+                        .fold(trail.unlearned_near(sid, *m), |u, (_, e)| u.and(*e));
+                    let mut this = Unlearned::default();
+                    this.add(s.count, state.winsorise(*m, s.count, ctx, cfg));
+                    run.push((*m, this));
                     // No Start without the rule (the usual case): judged once, nothing more.
                     if !state.meets_start_rule(*m, s.count, unlearned, ctx, cfg) {
                         continue;
@@ -596,10 +598,10 @@ impl<'a> Engine<'a> {
                 if deferred {
                     // Judged now, learned when its hour is folded, unless it Starts. (Its
                     // unlearned minutes all lie in this minute's hour.)
-                    let unlearned = trail.unlearned.get(sid).copied().unwrap_or(0);
+                    let unlearned = trail.unlearned.get(sid).copied().unwrap_or_default();
                     if !state.meets_start_rule(minute, s.count, unlearned, ctx, cfg) {
                         let capped = state.winsorise(minute, s.count, ctx, cfg);
-                        trail.add_unlearned(sid, capped);
+                        trail.add_unlearned(sid, s.count, capped);
                         continue;
                     }
                     // It Starts: learn its deferred minutes first, stored and in this pass.
@@ -1334,17 +1336,31 @@ mod tests {
     fn unlearned_sums_are_bounded() {
         let mut trail = TrailState::default();
         for i in 0..MAX_UNLEARNED + 10 {
-            trail.add_unlearned(&format!("call#s{i}#Api"), 3);
+            trail.add_unlearned(&format!("call#s{i}#Api"), 5, 3);
         }
         assert_eq!(trail.unlearned.len(), MAX_UNLEARNED);
-        trail.add_unlearned("call#s0#Api", 4);
+        trail.add_unlearned("call#s0#Api", 9, 4);
         assert_eq!(
-            trail.unlearned["call#s0#Api"], 7,
+            trail.unlearned["call#s0#Api"],
+            Unlearned { events: 7, peak: 9 },
             "a carried series still adds up"
         );
         let absent = format!("call#s{}#Api", MAX_UNLEARNED + 1);
         assert!(!trail.unlearned.contains_key(&absent));
         let bytes = serde_json::to_vec(&trail).unwrap().len();
         assert!(bytes < 100 * 1024, "{bytes} bytes");
+    }
+
+    #[test]
+    fn unlearned_minutes_stored_before_peaks_still_read() {
+        let old: TrailState = serde_json::from_str(r#"{"unlearned":{"call#s#Api":7}}"#).unwrap();
+        assert_eq!(
+            old.unlearned["call#s#Api"],
+            Unlearned { events: 7, peak: 0 }
+        );
+        let now = serde_json::to_string(&old).unwrap();
+        assert!(now.contains(r#""call#s#Api":[7,0]"#), "{now}");
+        let back: TrailState = serde_json::from_str(&now).unwrap();
+        assert_eq!(back.unlearned, old.unlearned);
     }
 }

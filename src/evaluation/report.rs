@@ -219,6 +219,25 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
          almost nothing means nothing).\n",
     );
 
+    md.push_str("\n## Start delay by shape (event time, median / p90 minutes)\n\n");
+    header(&mut md, "Shape", &methods);
+    for shape in first.start_delays_by_shape.keys() {
+        let cells: Vec<String> = methods
+            .iter()
+            .map(|(_, sc)| {
+                sc.start_delays_by_shape
+                    .get(shape)
+                    .map_or("–".into(), |d| delay(d))
+            })
+            .collect();
+        let _ = writeln!(md, "| {shape} | {} |", cells.join(" | "));
+    }
+    md.push_str(
+        "\nA step is at full height from its first minute and a decay starts at its peak; a ramp \
+         climbs from almost nothing, so no method sees its first minutes. The headline's median \
+         mixes the three shapes over the injections each method detects.\n",
+    );
+
     md.push_str("\n## Level shifts, attribution, flapping\n\n");
     header(&mut md, "Measure", &methods);
     let line = |md: &mut String, name: &str, f: &dyn Fn(&Score) -> String| {

@@ -87,8 +87,10 @@ pub struct Score {
     /// measure (at least `TARGET_RATIO` × the series' mean rate and `TARGET_EVENTS` events
     /// during the insight): no per-series rule on counts can tell it from an injected spike.
     pub false_spike_like: BTreeMap<&'static str, u64>,
-    /// Predicted start − true start, minutes, for detected injections.
+    /// Predicted start − true start, minutes, for detected injections…
     pub start_delays: Vec<i64>,
+    /// …and by the injection's shape: a ramp's first minutes carry a small part of its peak.
+    pub start_delays_by_shape: BTreeMap<&'static str, Vec<i64>>,
     /// Delivery time of the file that wrote the Start − true start (end-to-end runs).
     pub delivery_delays: Vec<i64>,
     /// |predicted end − true end|, minutes.
@@ -176,6 +178,10 @@ pub fn score(traffic: &Traffic, predictions: &[Prediction], warmup_hours: u32) -
         if let Some(first) = matching.first().map(|&i| &predictions[i]) {
             s.true_positives += 1;
             s.start_delays.push(first.start.0 - inj.start.0);
+            s.start_delays_by_shape
+                .entry(inj.shape.label())
+                .or_default()
+                .push(first.start.0 - inj.start.0);
             if let Some(e) = first.emitted {
                 s.delivery_delays.push(e.0 - inj.start.0);
             }
