@@ -22,6 +22,7 @@ use crate::series::Population;
 use crate::time::Minute;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// The fields of a CloudTrail record that matter here; every other field is skipped unparsed.
@@ -56,8 +57,17 @@ pub struct RawRecord<'a> {
     pub error_code: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub user_agent: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "lenient_identity")]
-    pub user_identity: Option<RawIdentity<'a>>,
+    /// Kept as raw JSON and read (with [`identity`]) only for the records that are counted:
+    /// most records are successful reads, whose caller nobody asks for.
+    #[serde(default, borrow)]
+    pub user_identity: Option<&'a RawValue>,
+}
+
+/// The caller's identity from a record's raw `userIdentity`, leniently: anything but an object
+/// (or JSON too deeply nested to read) is no identity.
+pub fn identity(raw: Option<&RawValue>) -> Option<RawIdentity<'_>> {
+    let mut de = serde_json::Deserializer::from_str(raw?.get());
+    lenient_identity(&mut de).ok().flatten()
 }
 
 #[derive(Debug, Default)]
@@ -180,7 +190,7 @@ pub fn classify_record(
         population,
         call_rate,
         error_code: error_code.map(Cow::into_owned),
-        caller: caller_of(raw.user_identity.as_ref()),
+        caller: caller_of(identity(raw.user_identity).as_ref()),
         user_agent: raw
             .user_agent
             .filter(|u| !u.is_empty())
@@ -406,7 +416,7 @@ mod tests {
         assert_eq!(e.caller, "arn:aws:iam::1:user/a");
         let json = format!(r#"{{"userIdentity":{},"readOnly":"TRUE"}}"#, deep(50_000));
         let r = parse(&json);
-        assert!(r.user_identity.is_none());
+        assert!(identity(r.user_identity).is_none());
         assert_eq!(r.read_only, Some(true));
     }
 
@@ -498,6 +508,14 @@ mod tests {
         assert_eq!(e.caller, "unknown");
         assert_eq!(e.user_agent, "unknown");
         assert_eq!(e.id_hash, 42);
+        // The identity is read only for counted records, and one too deep to read is no caller.
+        let deep_arn = format!(
+            r#"{{"eventTime":"2023-07-10T01:42:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","readOnly":false,"userIdentity":{{"arn":{}1{}}}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let e = classify_record(parse(&deep_arn), Coverage::default(), || 0).unwrap();
+        assert_eq!(e.caller, "unknown");
         let bad_time =
             parse(r#"{"eventTime":"soon","eventSource":"a","eventName":"b","readOnly":false}"#);
         assert_eq!(
