@@ -461,10 +461,11 @@ impl<'a> Engine<'a> {
                     let cfg = self.config.detector_for(sid);
                     let state = series.get(self, &pk, sid, key)?;
                     let run = open_run.entry(sid).or_default();
-                    let unlearned = run
+                    let open_part = run
                         .iter()
                         .filter(|(e, _)| e.hour() >= m.hour() - 1)
-                        .fold(trail.unlearned_near(sid, *m), |u, (_, e)| u.and(*e));
+                        .fold(Unlearned::default(), |u, (_, e)| u.and(*e));
+                    let unlearned = trail.unlearned_near(sid, *m).and(open_part);
                     let mut this = Unlearned::default();
                     this.add(s.count, state.winsorise(*m, s.count, ctx, cfg));
                     run.push((*m, this));
@@ -472,10 +473,11 @@ impl<'a> Engine<'a> {
                     if !state.meets_start_rule(*m, s.count, unlearned, ctx, cfg) {
                         continue;
                     }
-                    // The Start record reports the baseline up to now.
+                    // The Start record reports the baseline up to now. Following learns the
+                    // deferred minutes, so from here only the open ones are unlearned.
                     self.follow(&pk, &mut trail, sid, state, key)?;
                     if let Some(t) =
-                        state.observe_open_minute(*m, s.count, unlearned, &s.attribution, ctx, cfg)
+                        state.observe_open_minute(*m, s.count, open_part, &s.attribution, ctx, cfg)
                     {
                         transitions.push((sid.clone(), t));
                     }
@@ -554,6 +556,9 @@ impl<'a> Engine<'a> {
     /// of one per file. The decisions are the same: a Start compares a minute with the hours
     /// before the previous one, which are always folded; a series that Starts is first caught
     /// up with its deferred minutes. `TrailState::folded_through` marks what every series has.
+    /// One exception: events that arrive after their minute closed are learned as a minute of
+    /// their own by a followed series but merged into their minute by a folded one, so the
+    /// winsorised sums and the largest minute of the sustained rule can differ slightly.
     fn close_through(
         &self,
         pk: &str,

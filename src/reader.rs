@@ -580,6 +580,20 @@ mod tests {
         assert_eq!(got, vec![None, None, None, None, Some("A".into())]);
     }
 
+    #[test]
+    fn invalid_utf8_inside_user_identity_does_not_fail_the_file() {
+        let data = b"{\"Records\":[{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"ab\xFF\"}},{\"eventName\":\"B\"}]}";
+        let got = names(data, ReadLimits::default()).unwrap();
+        assert_eq!(got, vec![Some("A".into()), Some("B".into())]);
+        // Read a byte at a time too: the identity straddles every refill.
+        let mut seen = Vec::new();
+        read_records(Trickle(data), ReadLimits::default(), |r, _| {
+            seen.push(r.event_name.map(|n| n.into_owned()));
+        })
+        .unwrap();
+        assert_eq!(seen, got);
+    }
+
     /// Hands out one byte per read, so every value straddles a refill of the buffer.
     struct Trickle<'a>(&'a [u8]);
 

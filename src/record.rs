@@ -59,8 +59,19 @@ pub struct RawRecord<'a> {
     pub user_agent: Option<Cow<'a, str>>,
     /// Kept as raw JSON and read (with [`identity`]) only for the records that are counted:
     /// most records are successful reads, whose caller nobody asks for.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "raw_identity")]
     pub user_identity: Option<&'a RawValue>,
+}
+
+/// `userIdentity` as raw JSON. serde_json checks a raw value's UTF-8 once it has read past it
+/// (a skipped field is not checked): an identity with invalid UTF-8 is no identity, not a failed
+/// file, as it was when its unread fields were skipped. Any other error (malformed JSON, the end
+/// of the buffer) stands.
+fn raw_identity<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<&'a RawValue>, D::Error> {
+    match Option::<&'a RawValue>::deserialize(d) {
+        Err(e) if e.to_string().starts_with("invalid unicode code point") => Ok(None),
+        other => other,
+    }
 }
 
 /// The caller's identity from a record's raw `userIdentity`, leniently: anything but an object
