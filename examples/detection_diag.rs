@@ -10,7 +10,7 @@ use trail_insights::config::Config;
 use trail_insights::detector::{SeriesState, TrailContext, Unlearned};
 use trail_insights::evaluation::methods::{Method, Prediction, detect};
 use trail_insights::evaluation::score::{GRACE_MINUTES, TARGET_EVENTS, TARGET_RATIO, score};
-use trail_insights::evaluation::traffic::{Scenario, Traffic, generate};
+use trail_insights::evaluation::traffic::{Injection, Scenario, Traffic, generate};
 use trail_insights::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 
 fn main() -> Result<()> {
@@ -179,11 +179,7 @@ fn main() -> Result<()> {
     for inj in &traffic.injections {
         let first = predictions
             .iter()
-            .filter(|p| {
-                p.series == inj.series
-                    && p.start < inj.end().plus(GRACE_MINUTES)
-                    && p.end > inj.start
-            })
+            .filter(|p| overlaps(inj, p))
             .min_by_key(|p| p.start);
         if let Some(p) = first {
             let target = inj.ratio >= TARGET_RATIO && inj.events >= TARGET_EVENTS;
@@ -241,9 +237,12 @@ fn state_before(
 }
 
 fn matches_injection(traffic: &Traffic, p: &Prediction) -> bool {
-    traffic.injections.iter().any(|inj| {
-        inj.series == p.series && p.start < inj.end().plus(GRACE_MINUTES) && p.end > inj.start
-    })
+    traffic.injections.iter().any(|inj| overlaps(inj, p))
+}
+
+/// The scorer's match: same series, overlapping the injection extended by the grace minutes.
+fn overlaps(inj: &Injection, p: &Prediction) -> bool {
+    inj.series == p.series && p.start < inj.end().plus(GRACE_MINUTES) && p.end > inj.start
 }
 
 fn first_after_shift(traffic: &Traffic, p: &Prediction, all: &[Prediction]) -> bool {

@@ -253,10 +253,17 @@ pub struct Unlearned {
 }
 
 impl Unlearned {
+    /// One minute of `count` events, `winsorised` as the baseline would learn it.
+    pub fn minute(count: u64, winsorised: u64) -> Unlearned {
+        Unlearned {
+            events: winsorised,
+            peak: count,
+        }
+    }
+
     /// Add a minute of `count` events, `winsorised` as the baseline would learn it.
     pub fn add(&mut self, count: u64, winsorised: u64) {
-        self.events += winsorised;
-        self.peak = self.peak.max(count);
+        *self = self.and(Unlearned::minute(count, winsorised));
     }
 
     /// Both parts summed (events) and maxed (peak).
@@ -461,7 +468,11 @@ impl SeriesState {
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> bool {
-        // The usual case, before any baseline is computed.
+        // The usual case, before any state is looked at: too few events for either rule's
+        // minute (one alone needs MIN_COUNT, one of a run END_MIN_COUNT).
+        if count < cfg.min_count && count < cfg.end_min_count {
+            return false;
+        }
         let peak = self.run_peak(t, count, unlearned);
         if peak < cfg.min_count {
             return false;

@@ -88,8 +88,7 @@ impl TrailState {
         if let Some(u) = self.unlearned.get_mut(sid) {
             u.add(count, winsorised);
         } else if self.unlearned.len() < MAX_UNLEARNED {
-            let mut u = Unlearned::default();
-            u.add(count, winsorised);
+            let u = Unlearned::minute(count, winsorised);
             self.unlearned.insert(sid.to_string(), u);
         }
     }
@@ -466,9 +465,8 @@ impl<'a> Engine<'a> {
                         .filter(|(e, _)| e.hour() >= m.hour() - 1)
                         .fold(Unlearned::default(), |u, (_, e)| u.and(*e));
                     let unlearned = trail.unlearned_near(sid, *m).and(open_part);
-                    let mut this = Unlearned::default();
-                    this.add(s.count, state.winsorise(*m, s.count, ctx, cfg));
-                    run.push((*m, this));
+                    let winsorised = state.winsorise(*m, s.count, ctx, cfg);
+                    run.push((*m, Unlearned::minute(s.count, winsorised)));
                     // No Start without the rule (the usual case): judged once, nothing more.
                     if !state.meets_start_rule(*m, s.count, unlearned, ctx, cfg) {
                         continue;

@@ -180,17 +180,6 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Permanent(e.to_string())
 }
 
-/// The version of one item, without copying its body.
-fn version_in(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-) -> Result<Option<u64>, StoreError> {
-    match table.get(key).map_err(db_err)? {
-        Some(v) => Ok(Some(version_of(v.value())?)),
-        None => Ok(None),
-    }
-}
-
 fn version_of(bytes: &[u8]) -> Result<u64, StoreError> {
     match bytes.first_chunk::<8>() {
         Some(version) => Ok(u64::from_le_bytes(*version)),
@@ -200,15 +189,18 @@ fn version_of(bytes: &[u8]) -> Result<u64, StoreError> {
     }
 }
 
-/// One item from a table, committed or (in a write transaction) not.
-fn get_in(
+/// One item's stored bytes from a table, committed or (in a write transaction) not, read by
+/// `read` ([`decode`] for the item, [`version_of`] for its version without copying the body).
+fn read_in<T>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
-) -> Result<Option<Item>, StoreError> {
-    match table.get(key).map_err(db_err)? {
-        Some(v) => Ok(Some(decode(v.value())?)),
-        None => Ok(None),
-    }
+    read: impl FnOnce(&[u8]) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    table
+        .get(key)
+        .map_err(db_err)?
+        .map(|v| read(v.value()))
+        .transpose()
 }
 
 /// Visit the items of `lo..=hi`, their keys without the first `strip` bytes.
@@ -303,8 +295,8 @@ impl StateStore for EmbeddedStore {
         let key = compose(pk, sk);
         // With the uncommitted writes, if any.
         match self.txn().as_ref() {
-            Some(txn) => get_in(&txn.open_table(ITEMS).map_err(db_err)?, &key),
-            None => get_in(&self.committed()?, &key),
+            Some(txn) => read_in(&txn.open_table(ITEMS).map_err(db_err)?, &key, decode),
+            None => read_in(&self.committed()?, &key, decode),
         }
     }
 
@@ -317,7 +309,7 @@ impl StateStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let key = compose(pk, sk);
         self.write(|table| {
-            if version_in(&*table, &key)? != expected {
+            if read_in(&*table, &key, version_of)? != expected {
                 return Err(StoreError::Conflict {
                     pk: pk.into(),
                     sk: sk.into(),
