@@ -128,6 +128,7 @@ fn decide(c: &mut Criterion) {
                     now,
                     40,
                     Unlearned::default(),
+                    &[],
                     &attribution,
                     ctx,
                     &cfg,

@@ -170,9 +170,17 @@ fn main() -> Result<()> {
     );
     let scored = score(&traffic, &predictions, cfg.warmup_hours);
     let on_time = scored.start_delays.iter().filter(|&&d| d <= 0).count();
+    let before: Vec<i64> = scored
+        .start_delays
+        .iter()
+        .copied()
+        .filter(|&d| d < 0)
+        .collect();
     println!(
-        "Start in the first injected minute (or before): {on_time} of {} detected",
-        scored.start_delays.len()
+        "Start in the first injected minute (or before): {on_time} of {} detected; before it: \
+         {} ({before:?} minutes)",
+        scored.start_delays.len(),
+        before.len()
     );
     // The same by shape and for the target class, from each injection's first matching insight.
     let mut by: std::collections::BTreeMap<String, (usize, usize)> = Default::default();

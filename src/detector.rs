@@ -87,6 +87,62 @@ pub struct SeriesState {
     pub last_peak: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub last_pair: u64,
+    /// The run of unusual closed minutes this series is in, if any: a Start reports its first
+    /// minute, when the unusual activity began, not the minute that proved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Run>,
+}
+
+/// A run of unusual minutes (by the End rule: an insight started at its first minute would still
+/// be open at its last), on closed minutes learned in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    pub first: Minute,
+    pub last: Minute,
+    /// Events in `first..=last`.
+    pub events: u64,
+    /// Events in the usual minutes after `last`, part of the run if it goes on.
+    pub pending: u64,
+}
+
+impl Run {
+    /// Extend the run (or start a new one) with minute `t` of `count` events, `unusual` or not.
+    /// Minutes between are silent; `END_QUIET_MINUTES` usual minutes in a row end the run.
+    fn step(
+        run: Option<Run>,
+        t: Minute,
+        count: u64,
+        unusual: bool,
+        cfg: &DetectorConfig,
+    ) -> Option<Run> {
+        let alive = run.filter(|r| t.0 - r.last.0 <= i64::from(cfg.end_quiet_minutes));
+        match (alive, unusual) {
+            (Some(r), true) => Some(Run {
+                last: t,
+                events: r.events + r.pending + count,
+                pending: 0,
+                ..r
+            }),
+            (None, true) => Some(Run {
+                first: t,
+                last: t,
+                events: count,
+                pending: 0,
+            }),
+            (Some(r), false) if t.0 - r.last.0 < i64::from(cfg.end_quiet_minutes) => Some(Run {
+                pending: r.pending + count,
+                ..r
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A minute of `count` events is unusual at `rate` by the rule that keeps an insight open.
+fn unusual(count: u64, rate: f64, cfg: &DetectorConfig) -> bool {
+    count >= cfg.end_min_count
+        && count as f64 >= cfg.end_ratio * rate
+        && poisson_tail(count, rate) < cfg.end_alpha
 }
 
 /// A ranked attribution list: (value, per-minute average).
@@ -353,6 +409,29 @@ fn burst_tail_threshold(maxima: &mut [u64], hours: f64, rate: f64, cfg: &Detecto
 
 /// The hours of the detection window for minute `t`: 7 days, leaving out the current and the
 /// previous hour (which may still be open).
+/// Minutes of this many events or fewer are learned whole (see [`SeriesState::winsorise`]).
+const LOWEST_CAP: u64 = 4;
+
+/// `count` winsorised against baseline `b`: see [`SeriesState::winsorise`].
+fn winsorised(count: u64, b: &DetectionBaseline) -> u64 {
+    let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
+    count.min(typical.max(b.largest_minute).ceil() as u64)
+}
+
+/// The trail has been observed for the warm-up time at minute `t`.
+fn warm(t: Minute, ctx: TrailContext, cfg: &DetectorConfig) -> bool {
+    t.0 - ctx.observed_since.0 >= i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR
+}
+
+/// A minute that may Start an insight, with what the rule needs to judge it.
+#[derive(Debug, Clone, Copy)]
+struct Candidate<'a> {
+    t: Minute,
+    count: u64,
+    unlearned: Unlearned,
+    earlier_open: &'a [(Minute, u64)],
+}
+
 fn window(t: Minute) -> (i64, i64) {
     let h = t.hour();
     (h - 169, h - 2)
@@ -530,7 +609,6 @@ impl SeriesState {
         let expected = b.rate * minutes as f64;
         let novelty =
             largest_pair + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * largest_pair);
-        let c = count as f64;
         Some(SustainedGates {
             sum,
             peak: self.run_peak(t, count, unlearned),
@@ -540,9 +618,7 @@ impl SeriesState {
                 .max(cfg.sustained_events as f64),
             expected,
             alpha: cfg.start_alpha,
-            minute_unusual: count >= cfg.end_min_count
-                && c >= cfg.end_ratio * b.rate
-                && poisson_tail(count, b.rate) < cfg.end_alpha,
+            minute_unusual: unusual(count, b.rate, cfg),
         })
     }
 
@@ -572,11 +648,15 @@ impl SeriesState {
     }
 
     /// A still-open minute has `count` events so far: Start now if the evidence is already enough.
+    /// `earlier_open`: the series' earlier open minutes (minute, events so far), in order, whose
+    /// events `unlearned` sums; a Start reports the first unusual one of its run.
+    #[allow(clippy::too_many_arguments)]
     pub fn observe_open_minute(
         &mut self,
         t: Minute,
         count: u64,
         unlearned: Unlearned,
+        earlier_open: &[(Minute, u64)],
         attribution: &Attribution,
         ctx: TrailContext,
         cfg: &DetectorConfig,
@@ -585,7 +665,13 @@ impl SeriesState {
         if !open {
             return None;
         }
-        self.maybe_start(t, count, unlearned, attribution, ctx, cfg)
+        let candidate = Candidate {
+            t,
+            count,
+            unlearned,
+            earlier_open,
+        };
+        self.maybe_start(candidate, attribution, ctx, cfg)
     }
 
     /// Start at `t` if the rule is met and no insight is open, or move an open insight's Start
@@ -595,49 +681,81 @@ impl SeriesState {
     /// whatever order the files arrived in.
     fn maybe_start(
         &mut self,
-        t: Minute,
-        count: u64,
-        unlearned: Unlearned,
+        c: Candidate<'_>,
         attribution: &Attribution,
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> Option<Transition> {
         let replaces = match &self.insight {
-            Some(ins) if t < ins.start => Some(ins.start),
+            Some(ins) if c.t < ins.start => Some(ins.start),
             Some(_) => return None,
             None => None,
         };
-        if !self.meets_start_rule(t, count, unlearned, ctx, cfg) {
+        if !self.meets_start_rule(c.t, c.count, c.unlearned, ctx, cfg) {
             return None;
         }
-        let mut start = self.begin(t, count, unlearned, attribution, ctx, cfg);
+        let mut start = self.begin(c, attribution, ctx, cfg);
         start.replaces = replaces;
         Some(start)
     }
 
+    /// Where the run that minute `c.t` ends began, and its events: (first minute, events from
+    /// there through `c.t`, events of those minutes already closed). The run goes back at most
+    /// into the previous clock hour, as far as the sustained rule's evidence does.
+    fn run_through(
+        &self,
+        c: &Candidate<'_>,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> (Minute, u64, u64) {
+        let mut run = self.run;
+        for &(m, n) in c.earlier_open {
+            let rate = self.detection_baseline(m, ctx, cfg).rate;
+            run = Run::step(run, m, n, unusual(n, rate, cfg), cfg);
+        }
+        let run = Run::step(run, c.t, c.count, true, cfg);
+        let earliest = Minute((c.t.hour() - 1) * MINUTES_PER_HOUR);
+        match run {
+            Some(r) if r.first >= earliest => {
+                let closed = self
+                    .run
+                    .filter(|closed| closed.first == r.first)
+                    .map_or(0, |closed| closed.events + closed.pending);
+                (r.first, r.events, closed)
+            }
+            _ => (c.t, c.count, 0),
+        }
+    }
+
     fn begin(
         &mut self,
-        t: Minute,
-        count: u64,
-        unlearned: Unlearned,
+        c: Candidate<'_>,
         attribution: &Attribution,
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> Transition {
+        let Candidate {
+            t,
+            count,
+            unlearned,
+            ..
+        } = c;
         let b = self.detection_baseline(t, ctx, cfg);
         let rate = b.rate;
         let evidence = self
             .sustained_gates(t, count, unlearned, &b, ctx, cfg)
             .map_or(0, |g| g.sum);
-        let window_start = Minute(t.day_start().0 - 7 * MINUTES_PER_DAY);
+        let (first, run_events, closed_events) = self.run_through(&c, ctx, cfg);
+        self.run = None;
+        let window_start = Minute(first.day_start().0 - 7 * MINUTES_PER_DAY);
         let baseline_duration = if ctx.observed_since <= window_start {
-            MINUTES_PER_WEEK + minute_of_day(t)
+            MINUTES_PER_WEEK + minute_of_day(first)
         } else {
-            (t.0 - ctx.observed_since.0).max(1)
+            (first.0 - ctx.observed_since.0).max(1)
         };
         let baseline_count: u64 = self
             .hours
-            .range(window_start.hour()..=t.hour())
+            .range(window_start.hour()..=first.hour())
             .map(|(_, s)| s.raw)
             .sum();
         let baseline_average = baseline_count as f64 / baseline_duration as f64;
@@ -650,14 +768,16 @@ impl SeriesState {
         }
         let baseline_attribution = rank(&baseline_attr, baseline_duration);
         let insight_attribution = rank(attribution, 1);
+        let duration = t.0 - first.0 + 1;
+        let start_average = run_events as f64 / duration as f64;
         self.insight = Some(OpenInsight {
-            start: t,
+            start: first,
             last_hot: t,
             quiet_run: 0,
-            sum: 0,
+            sum: closed_events,
             pending_sum: 0,
             rate,
-            start_average: count as f64,
+            start_average,
             baseline_average,
             baseline_duration,
             baseline_attribution: baseline_attribution.clone(),
@@ -667,10 +787,10 @@ impl SeriesState {
         });
         Transition {
             phase: Phase::Start,
-            start: t,
-            event_time: t,
-            insight_average: count as f64,
-            insight_duration: 1,
+            start: first,
+            event_time: first,
+            insight_average: start_average,
+            insight_duration: duration,
             baseline_average,
             baseline_duration,
             insight_attribution,
@@ -720,10 +840,13 @@ impl SeriesState {
             return Vec::new();
         }
         let mut out = self.close_silent_through(t.plus(-1), cfg);
-        if judge_start
-            && let Some(start) =
-                self.maybe_start(t, count, Unlearned::default(), attribution, ctx, cfg)
-        {
+        let candidate = Candidate {
+            t,
+            count,
+            unlearned: Unlearned::default(),
+            earlier_open: &[],
+        };
+        if judge_start && let Some(start) = self.maybe_start(candidate, attribution, ctx, cfg) {
             out.push(start);
         }
         if let Some(end) = self.learn(t, count, attribution, ctx, cfg) {
@@ -778,11 +901,8 @@ impl SeriesState {
     ) -> Option<Transition> {
         let ins = self.insight.as_mut()?;
         let rate = ins.rate;
-        let unusual = t == ins.start
-            || (count >= cfg.end_min_count
-                && count as f64 >= cfg.end_ratio * rate
-                && poisson_tail(count, rate) < cfg.end_alpha);
-        if unusual {
+        // Minutes up to the one that proved the Start belong to the insight's run.
+        if t <= ins.last_hot || unusual(count, rate, cfg) {
             ins.sum += ins.pending_sum + count;
             ins.pending_sum = 0;
             let pending = std::mem::take(&mut ins.pending_attribution);
@@ -790,7 +910,7 @@ impl SeriesState {
                 .merge(&pending, INSIGHT_ATTRIBUTION_CAPACITY);
             ins.attribution
                 .merge(attribution, INSIGHT_ATTRIBUTION_CAPACITY);
-            ins.last_hot = t;
+            ins.last_hot = ins.last_hot.max(t);
             ins.quiet_run = 0;
         } else {
             ins.pending_sum += count;
@@ -879,7 +999,9 @@ impl SeriesState {
             self.hold(t, count);
             self.advance_insight(t, count, attribution, cfg)
         } else {
-            self.learn_usual(t, count, ctx, cfg);
+            let rate = self.learn_usual(t, count, ctx, cfg);
+            let is_unusual = rate.is_some_and(|rate| unusual(count, rate, cfg));
+            self.run = Run::step(self.run, t, count, is_unusual, cfg);
             None
         }
     }
@@ -905,26 +1027,35 @@ impl SeriesState {
     /// same for every minute of an hour (it depends only on the detection window) and never
     /// below 4 (3 plus a positive rate, rounded up), so smaller counts skip the window scan.
     pub fn winsorise(&self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) -> u64 {
-        const LOWEST_CAP: u64 = 4;
-        if count <= LOWEST_CAP
-            || t.0 - ctx.observed_since.0 < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR
-        {
+        if count <= LOWEST_CAP || !warm(t, ctx, cfg) {
             return count;
         }
-        let b = self.detection_baseline(t, ctx, cfg);
-        let typical = b.rate + 3.1 * b.rate.sqrt() + 3.0;
-        count.min(typical.max(b.largest_minute).ceil() as u64)
+        winsorised(count, &self.detection_baseline(t, ctx, cfg))
     }
 
-    fn learn_usual(&mut self, t: Minute, count: u64, ctx: TrailContext, cfg: &DetectorConfig) {
+    /// Learn a usual minute; returns the detection rate at `t` when the minute could be unusual
+    /// (so it is judged on the baseline computed once here), `None` when it cannot.
+    fn learn_usual(
+        &mut self,
+        t: Minute,
+        count: u64,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Option<f64> {
         // Winsorise what is learned at what the series has already done (or a Poisson 99.9%
         // quantile), so a near-miss spike cannot drag the baseline up quickly. Until the trail is
         // warm there is nothing to compare with, so everything is learned.
-        let clipped = self.winsorise(t, count, ctx, cfg);
+        let needs_baseline = count > LOWEST_CAP.min(cfg.end_min_count.saturating_sub(1));
+        let b = (needs_baseline && warm(t, ctx, cfg)).then(|| self.detection_baseline(t, ctx, cfg));
+        let clipped = match &b {
+            Some(b) if count > LOWEST_CAP => winsorised(count, b),
+            _ => count,
+        };
         let slot = self.hours.entry(t.hour()).or_default();
         slot.raw += count;
         slot.clipped += clipped;
         slot.max = slot.max.max(count);
+        b.map(|b| b.rate)
     }
 
     fn prune(&mut self, t: Minute) {
@@ -1013,11 +1144,15 @@ mod tests {
         let got = s.close_minute(burst, 12, &attr(12), ctx(), &cfg());
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].phase, Phase::Start);
-        assert_eq!(got[0].event_time, burst);
+        // The unusual activity began with the 6 (an insight started there would still be open
+        // at the burst): the Start reports that minute, and the run's events.
+        let began = Minute(start + 5);
+        assert_eq!(got[0].event_time, began);
+        assert_eq!((got[0].insight_duration, got[0].insight_average), (6, 3.0));
         let b = &got[0];
-        assert_eq!(b.baseline_duration, MINUTES_PER_WEEK + minute_of_day(burst));
+        assert_eq!(b.baseline_duration, MINUTES_PER_WEEK + minute_of_day(began));
         let expected: u64 = (0..start + 10)
-            .filter(|t| *t >= burst.day_start().0 - 7 * MINUTES_PER_DAY && t % 500 == 0)
+            .filter(|t| *t >= began.day_start().0 - 7 * MINUTES_PER_DAY && t % 500 == 0)
             .count() as u64
             + 6;
         assert!((b.baseline_average - expected as f64 / b.baseline_duration as f64).abs() < 1e-12);
@@ -1074,6 +1209,7 @@ mod tests {
                 Minute(start),
                 2,
                 Unlearned::default(),
+                &[],
                 &attr(2),
                 ctx(),
                 &cfg()
@@ -1085,6 +1221,7 @@ mod tests {
                 Minute(start),
                 13,
                 Unlearned::default(),
+                &[],
                 &attr(13),
                 ctx(),
                 &cfg(),
@@ -1096,6 +1233,7 @@ mod tests {
                 Minute(start),
                 14,
                 Unlearned::default(),
+                &[],
                 &attr(14),
                 ctx(),
                 &cfg()
@@ -1121,6 +1259,7 @@ mod tests {
                 Minute(start + 1),
                 20,
                 Unlearned::default(),
+                &[],
                 &attr(20),
                 ctx(),
                 &cfg(),
@@ -1132,6 +1271,7 @@ mod tests {
                 Minute(start),
                 20,
                 Unlearned::default(),
+                &[],
                 &attr(20),
                 ctx(),
                 &cfg(),
@@ -1144,6 +1284,7 @@ mod tests {
                 Minute(start),
                 25,
                 Unlearned::default(),
+                &[],
                 &attr(25),
                 ctx(),
                 &cfg()
@@ -1215,12 +1356,13 @@ mod tests {
         let phases: Vec<_> = out.iter().map(|t| (t.phase, t.start)).collect();
         assert_eq!(phases.len(), 2, "{phases:?}");
         assert_eq!(phases[0].0, Phase::Start);
-        assert!(
-            phases[0].1 > Minute(run) && phases[0].1 < Minute(run + 10),
-            "Started once the run is evidence enough: {phases:?}"
-        );
+        // Started once the run is evidence enough, reported from the run's first minute.
+        assert_eq!(phases[0].1, Minute(run), "{phases:?}");
+        assert!(out[0].insight_duration > 1 && out[0].insight_duration < 10);
+        assert_eq!(out[0].insight_average, 6.0);
         assert_eq!(out[1].phase, Phase::End);
         assert_eq!(out[1].event_time, Minute(run + 20));
+        assert_eq!((out[1].insight_duration, out[1].insight_average), (20, 6.0));
 
         // The same run with the rule off: nothing.
         let off = DetectorConfig {
@@ -1252,8 +1394,12 @@ mod tests {
         let starts: Vec<_> = out.iter().filter(|t| t.phase == Phase::Start).collect();
         assert_eq!(starts.len(), 1, "{out:?}");
         // Winsorised (6 counts as 4), the run has 14 events at +4 and 18 at +7, the next
-        // minute with more than one call.
-        assert_eq!(starts[0].start, Minute(run + 7));
+        // minute with more than one call: proven there, reported from the run's first minute.
+        assert_eq!(starts[0].start, Minute(run));
+        assert_eq!(
+            (starts[0].insight_duration, starts[0].insight_average),
+            (8, 20.0 / 8.0)
+        );
 
         // Three a minute for 20 minutes: as many events, but no minute reaches MIN_COUNT.
         let mut s = SeriesState::default();

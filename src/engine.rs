@@ -447,7 +447,7 @@ impl<'a> Engine<'a> {
         if let Some(ctx) = context(&trail) {
             // This file's earlier open minutes, per series, for the sustained rule (they are
             // part of its run but not yet closed).
-            let mut open_run: BTreeMap<&str, Vec<(Minute, Unlearned)>> = BTreeMap::new();
+            let mut open_run: BTreeMap<&str, Vec<(Minute, u64, Unlearned)>> = BTreeMap::new();
             for (m, (bucket, _)) in &stored {
                 if trail.closed_through.is_some_and(|ct| *m <= ct) {
                     continue;
@@ -462,21 +462,32 @@ impl<'a> Engine<'a> {
                     let run = open_run.entry(sid).or_default();
                     let open_part = run
                         .iter()
-                        .filter(|(e, _)| e.hour() >= m.hour() - 1)
-                        .fold(Unlearned::default(), |u, (_, e)| u.and(*e));
+                        .filter(|(e, _, _)| e.hour() >= m.hour() - 1)
+                        .fold(Unlearned::default(), |u, (_, _, e)| u.and(*e));
                     let unlearned = trail.unlearned_near(sid, *m).and(open_part);
                     let winsorised = state.winsorise(*m, s.count, ctx, cfg);
-                    run.push((*m, Unlearned::minute(s.count, winsorised)));
+                    run.push((*m, s.count, Unlearned::minute(s.count, winsorised)));
                     // No Start without the rule (the usual case): judged once, nothing more.
                     if !state.meets_start_rule(*m, s.count, unlearned, ctx, cfg) {
                         continue;
                     }
+                    let near: Vec<(Minute, u64)> = run
+                        .iter()
+                        .filter(|(e, _, _)| *e < *m && e.hour() >= m.hour() - 1)
+                        .map(|&(e, count, _)| (e, count))
+                        .collect();
                     // The Start record reports the baseline up to now. Following learns the
                     // deferred minutes, so from here only the open ones are unlearned.
                     self.follow(&pk, &mut trail, sid, state, key)?;
-                    if let Some(t) =
-                        state.observe_open_minute(*m, s.count, open_part, &s.attribution, ctx, cfg)
-                    {
+                    if let Some(t) = state.observe_open_minute(
+                        *m,
+                        s.count,
+                        open_part,
+                        &near,
+                        &s.attribution,
+                        ctx,
+                        cfg,
+                    ) {
                         transitions.push((sid.clone(), t));
                     }
                 }

@@ -3,7 +3,8 @@
 //! defers a quiet series' minutes to the end of their hour, so it must carry their counts
 //! (`TrailState::unlearned`) to Start where the detector fed minute by minute does, whether the
 //! run arrives in 5-minute files (Start from still-open minutes) or in one late file (Start when
-//! the minutes close).
+//! the minutes close). Either way the Start reports the run's first minute, where the unusual
+//! activity began, with the minutes up to the one that proved it as its duration.
 
 mod common;
 
@@ -91,8 +92,8 @@ fn write_trail(dir: &Path, late: bool) -> BTreeMap<Minute, u64> {
     counts
 }
 
-/// The detector fed the same counts minute by minute: its Start minutes.
-fn starts_minute_by_minute(counts: &BTreeMap<Minute, u64>, config: &Config) -> Vec<Minute> {
+/// The detector fed the same counts minute by minute: its Starts' minutes and durations.
+fn starts_minute_by_minute(counts: &BTreeMap<Minute, u64>, config: &Config) -> Vec<(Minute, i64)> {
     let ctx = TrailContext {
         observed_since: *counts.keys().next().unwrap(),
     };
@@ -101,28 +102,32 @@ fn starts_minute_by_minute(counts: &BTreeMap<Minute, u64>, config: &Config) -> V
     for (m, c) in counts {
         for t in state.close_minute(*m, *c, &Attribution::default(), ctx, &config.detector) {
             if t.phase == Phase::Start {
-                starts.push(t.start);
+                starts.push((t.start, t.insight_duration));
             }
         }
     }
     starts
 }
 
-fn snapshots(records: &[InsightRecord]) -> Vec<(String, Minute)> {
+/// The CreateSnapshot records: state, event time and insight duration.
+fn snapshots(records: &[InsightRecord]) -> Vec<(String, Minute, i64)> {
     records
         .iter()
         .filter(|r| r.series().event_name == "CreateSnapshot")
         .map(|r| {
             let v = serde_json::to_value(r).unwrap();
             let state = v["insightDetails"]["state"].as_str().unwrap().to_string();
-            (state, minute(v["eventTime"].as_str().unwrap()))
+            let stats = &v["insightDetails"]["insightContext"]["statistics"];
+            let duration = stats["insightDuration"].as_i64().unwrap();
+            (state, minute(v["eventTime"].as_str().unwrap()), duration)
         })
         .collect()
 }
 
 #[test]
 fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
-    let expected_start = minute("2026-01-09T10:00:00Z").plus(3);
+    // The run begins at 10:00 and is proven at 10:03: a Start at 10:00 lasting 4 minutes.
+    let expected_start = minute("2026-01-09T10:00:00Z");
     for late in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let logs = dir.path().join("logs");
@@ -130,7 +135,7 @@ fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
         let config = Config::default();
         assert_eq!(
             starts_minute_by_minute(&counts, &config),
-            vec![expected_start],
+            vec![(expected_start, 4)],
             "the detector on counts: each minute counts at most 4 (winsorised), so 1 + 4 × 4 = 17 \
              events reach the rule at 10:03"
         );
@@ -140,8 +145,8 @@ fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
         assert_eq!(
             got,
             vec![
-                ("Start".to_string(), expected_start),
-                ("End".to_string(), minute("2026-01-09T10:30:00Z")),
+                ("Start".to_string(), expected_start, 4),
+                ("End".to_string(), minute("2026-01-09T10:30:00Z"), 30),
             ],
             "late = {late}: {records:?}"
         );
