@@ -63,15 +63,19 @@ pub enum Command {
         /// State directory written by `replay`.
         #[arg(long, default_value = ".trail-insights")]
         state: PathBuf,
+        /// Account ID (12 digits) the trail's log files belong to.
         #[arg(long)]
         account: String,
+        /// Region of the calls (e.g. us-east-1).
         #[arg(long)]
         region: String,
         /// Organization ID, for organization trails (AWSLogs/o-…/<account>/…).
         #[arg(long)]
         org: Option<String>,
+        /// The API's service, as in the records' eventSource (e.g. ec2.amazonaws.com).
         #[arg(long)]
         event_source: String,
+        /// The API, as in the records' eventName (e.g. RunInstances).
         #[arg(long)]
         event_name: String,
         /// ApiCallRateInsight (write calls) or ApiErrorRateInsight (calls failing with --error-code).
@@ -104,8 +108,10 @@ pub enum Command {
         /// Directory holding Insights files (the --out of `replay`), or s3://bucket/prefix.
         #[arg(long, default_value = "insights")]
         out: String,
+        /// Only insights on this API (eventName, e.g. RunInstances).
         #[arg(long)]
         event_name: Option<String>,
+        /// Only insights on this service (eventSource, e.g. ec2.amazonaws.com).
         #[arg(long)]
         event_source: Option<String>,
         /// Only insights starting at or after this time (RFC 3339).

@@ -170,6 +170,7 @@ mod tests {
             error_code: err.map(String::from),
             caller: "arn".into(),
             user_agent: "ua".into(),
+            via_aws_service: false,
             id_hash: id,
         }
     }

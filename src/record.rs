@@ -114,6 +114,9 @@ pub struct CountedEvent {
     /// Normalised caller (assumed-role session name removed).
     pub caller: String,
     pub user_agent: String,
+    /// Made by an AWS service on the account's behalf (`invokedBy`, or an `AWSService`
+    /// identity), whatever the caller's ARN: for `SUPPRESS_AWS_SERVICE_CALLERS`.
+    pub via_aws_service: bool,
     /// 64-bit hash of `eventID`, for de-duplication.
     pub id_hash: u64,
 }
@@ -194,6 +197,7 @@ pub fn classify_record(
         Some(id) if !id.is_empty() => fnv1a(id.as_bytes()),
         _ => fallback_id(),
     };
+    let identity = identity(raw.user_identity);
     Ok(CountedEvent {
         minute,
         event_source: event_source.into_owned(),
@@ -201,7 +205,11 @@ pub fn classify_record(
         population,
         call_rate,
         error_code: error_code.map(Cow::into_owned),
-        caller: caller_of(identity(raw.user_identity).as_ref()),
+        caller: caller_of(identity.as_ref()),
+        via_aws_service: identity.as_ref().is_some_and(|id| {
+            id.invoked_by.as_deref().is_some_and(|s| !s.is_empty())
+                || id.identity_type.as_deref() == Some("AWSService")
+        }),
         user_agent: raw
             .user_agent
             .filter(|u| !u.is_empty())
@@ -448,6 +456,38 @@ mod tests {
         assert_eq!(e.error_code, None);
         assert_eq!(e.caller, "arn:aws:iam::123456789012:user/Mary_Major");
         assert_eq!(e.minute.to_rfc3339(), "2023-07-19T21:33:00Z");
+        assert!(!e.via_aws_service);
+    }
+
+    #[test]
+    fn calls_a_service_made_on_a_callers_behalf_are_marked() {
+        let record = |identity: &str| {
+            format!(
+                r#"{{"userIdentity":{identity},"eventTime":"2023-07-19T21:33:41Z","eventSource":"kms.amazonaws.com",
+                "eventName":"CreateGrant","readOnly":false,"eventID":"e1"}}"#
+            )
+        };
+        let via = |identity: &str| {
+            let json = record(identity);
+            let e = classify_record(parse(&json), Coverage::default(), || 0).unwrap();
+            (e.caller, e.via_aws_service)
+        };
+        // The caller stays the role's ARN; `invokedBy` marks the call as made for it.
+        assert_eq!(
+            via(
+                r#"{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/App/s","invokedBy":"ec2.amazonaws.com"}"#
+            ),
+            ("arn:aws:sts::1:assumed-role/App".into(), true)
+        );
+        assert_eq!(
+            via(r#"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#),
+            ("cloudtrail.amazonaws.com".into(), true)
+        );
+        assert_eq!(via(r#"{"type":"AWSService"}"#), ("AWSService".into(), true));
+        assert_eq!(
+            via(r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","invokedBy":""}"#),
+            ("arn:aws:iam::1:user/a".into(), false)
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! - `SUPPRESS_USER_AGENTS`: user-agent patterns (`*` wildcards; `Terraform/*`);
 //! - `SUPPRESS_AWS_SERVICE_CALLERS`: `true` leaves out calls made by AWS services (the caller is
 //!   a service principal such as `ec2.amazonaws.com`, an `AWSService` identity, or a
-//!   service-linked role `…:assumed-role/AWSServiceRoleFor…`);
+//!   service-linked role `…:assumed-role/AWSServiceRoleFor…`; or the record names the service
+//!   that made the call on the caller's behalf in `invokedBy`);
 //! - `ONLY_EVENT_SOURCES`: the allow list: when set, only these `eventSource`s are counted.
 //!
 //! A suppressed event is not counted at all (metrics leave it out too). Changing the lists
@@ -102,7 +103,7 @@ impl Suppression {
                 .any(|(s, n)| *n == e.event_name && s.as_ref().is_none_or(|s| *s == e.event_source))
             || self.principals.iter().any(|p| glob(p, &e.caller))
             || self.user_agents.iter().any(|p| glob(p, &e.user_agent))
-            || (self.aws_service_callers && is_aws_service(&e.caller))
+            || (self.aws_service_callers && (e.via_aws_service || is_aws_service(&e.caller)))
     }
 }
 
@@ -150,6 +151,7 @@ mod tests {
             error_code: None,
             caller: caller.into(),
             user_agent: agent.into(),
+            via_aws_service: false,
             id_hash: 1,
         }
     }
@@ -228,6 +230,13 @@ mod tests {
             "arn:aws:sts::1:assumed-role/AWSServiceRoleForAutoScaling",
             "autoscaling.amazonaws.com"
         )));
+        // A user's role whose call a service made for it (`invokedBy`): the ARN is the user's.
+        let on_behalf = CountedEvent {
+            via_aws_service: true,
+            ..e.clone()
+        };
+        assert!(s.suppresses(&on_behalf));
+        assert!(!Suppression::default().suppresses(&on_behalf));
         assert!(
             s.set("SUPPRESS_AWS_SERVICE_CALLERS", "maybe", "env")
                 .unwrap_err()

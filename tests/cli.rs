@@ -101,6 +101,27 @@ fn help_documents_every_command_and_knob() {
     for flag in ["--state", "--out", "--config", "--no-flush"] {
         assert!(text.contains(flag), "replay --help lacks {flag}");
     }
+    // Every flag of every command says what it is for.
+    for command in [
+        "replay", "metrics", "lookup", "demo", "plot", "setup", "backfill", "evaluate",
+    ] {
+        let o = cli(&[command, "--help"], &[]);
+        assert!(o.status.success(), "{command} --help");
+        let text = String::from_utf8_lossy(&o.stdout);
+        let flags: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with('-'))
+            .collect();
+        assert!(!flags.is_empty(), "{command} --help lists no flags");
+        for line in flags {
+            // `  --flag <VALUE>  Description`: a description follows two or more spaces.
+            let described = line
+                .trim()
+                .split_once("  ")
+                .is_some_and(|(_, rest)| !rest.trim().is_empty());
+            assert!(described, "{command} --help: undocumented flag: {line:?}");
+        }
+    }
 }
 
 #[test]

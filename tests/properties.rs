@@ -1,6 +1,8 @@
 //! Property tests: the key decoder, key classification, the record reader and counting, on
 //! generated inputs.
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -131,5 +133,55 @@ proptest! {
         let got: BTreeMap<String, u64> = counts.series.iter().map(|(k, v)| (k.clone(), v.count)).collect();
         prop_assert_eq!(got, model);
         prop_assert!(!counts.seal(), "no duplicate IDs were added");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// The engine counts each distinct eventID once per series, wherever its copies are: twice
+    /// in one file, in several files, in any minute, files processed in any order.
+    #[test]
+    fn the_engine_counts_each_event_once(
+        copies in prop::collection::vec((0u64..25, 0usize..3), 1..60),
+        order in Just([0usize, 1, 2]).prop_shuffle(),
+    ) {
+        use common::spike::{counts_of, scope, state};
+        use trail_insights::engine::Engine;
+        use trail_insights::sink::DirectorySink;
+        use trail_insights::store::EmbeddedStore;
+        use trail_insights::time::Minute;
+
+        // An event's content follows from its ID, as a duplicate's does.
+        let time = |id: u64| format!("2026-01-05T10:0{}:00Z", id % 3);
+        let name = |id: u64| format!("Api{}", id % 2);
+        let error = |id: u64| id.is_multiple_of(4).then_some("AccessDenied");
+        let record = |id: u64| {
+            common::event(&time(id), "ec2.amazonaws.com", &name(id), false, error(id),
+                "arn:aws:iam::123456789012:user/a", &format!("id-{id}"))
+        };
+        let mut model: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        for id in copies.iter().map(|(id, _)| *id).collect::<std::collections::BTreeSet<_>>() {
+            let minute = Minute::parse_event_time(&time(id)).unwrap().0;
+            *model.entry((minute, format!("call#ec2.amazonaws.com#{}", name(id)))).or_default() += 1;
+            if let Some(code) = error(id) {
+                *model.entry((minute, format!("error#ec2.amazonaws.com#{}#{code}", name(id)))).or_default() += 1;
+            }
+        }
+
+        let work = tempfile::tempdir().unwrap();
+        let logs = work.path().join("logs");
+        let sc = scope();
+        let files: Vec<_> = (0..3).map(|f| {
+            let records: Vec<Value> = copies.iter().filter(|(_, file)| *file == f).map(|(id, _)| record(*id)).collect();
+            common::write_log(&logs, &sc.account, &sc.region, "20260105T1010Z", &format!("FILE{f}AAAAAAAAAAA"), &records)
+        }).collect();
+        let store = EmbeddedStore::open(&work.path().join("state")).unwrap();
+        let sink = DirectorySink { root: work.path().join("out") };
+        let engine = Engine::new(common::spike::config(), &store, &sink);
+        for f in order {
+            common::process_path(&engine, &logs, &files[f]).unwrap();
+        }
+        prop_assert_eq!(counts_of(&state(&store)), model);
     }
 }
