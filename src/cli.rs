@@ -171,7 +171,7 @@ pub enum Command {
         output: PathBuf,
     },
     /// Generate a realistic multi-day trail with injected incidents, replay it and show the
-    /// insights found.
+    /// insights found; exits 1 if an incident is missed or any other insight is raised.
     Demo {
         /// Keep the generated trail, state and Insights here instead of a temporary directory.
         #[arg(long)]
@@ -985,6 +985,13 @@ fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
             "Files kept in {}: trail/, state/, insights/",
             root.display()
         ),
+    }
+    if matched < trail.incidents.len() || others > 0 {
+        bail!(
+            "the demo's claim does not hold: {matched} of {} incidents found, {others} other \
+             insights",
+            trail.incidents.len()
+        );
     }
     Ok(())
 }

@@ -35,6 +35,20 @@ pub struct MinuteCounts {
     /// Stored packed (8 bytes each, base64) to keep busy minutes far below DynamoDB's 400 KB.
     #[serde(default, with = "packed_ids")]
     pub ids: Vec<u64>,
+    /// Sort keys of the items holding the rest of the minute's event-ID hashes, once it grew past
+    /// what one item holds (see `Engine::save_minute`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_chunks: Vec<String>,
+    /// The IDs of `id_chunks`, sorted, once read back (never stored in this item).
+    #[serde(skip)]
+    pub chunked_ids: Vec<u64>,
+}
+
+/// One item of a busy minute's event-ID hashes (see [`MinuteCounts::id_chunks`]).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct IdChunk {
+    #[serde(default, with = "packed_ids")]
+    pub ids: Vec<u64>,
 }
 
 impl MinuteCounts {
@@ -84,7 +98,7 @@ impl MinuteCounts {
 
     /// As [`Self::merge`], taking `other` by value: into an empty minute it is moved, not copied.
     pub fn absorb(&mut self, other: MinuteCounts) {
-        if self.series.is_empty() && self.ids.is_empty() {
+        if self.series.is_empty() && self.ids.is_empty() && self.id_chunks.is_empty() {
             *self = other;
         } else {
             self.merge(&other);
@@ -102,8 +116,15 @@ impl MinuteCounts {
     /// How many of `ids` (sorted) are already in this minute.
     pub fn overlap(&self, ids: &[u64]) -> usize {
         ids.iter()
-            .filter(|id| self.ids.binary_search(id).is_ok())
+            .filter(|id| {
+                self.ids.binary_search(id).is_ok() || self.chunked_ids.binary_search(id).is_ok()
+            })
             .count()
+    }
+
+    /// Every event-ID hash the minute holds, in its item and in its chunks.
+    pub fn all_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ids.iter().chain(&self.chunked_ids).copied()
     }
 
     pub fn count_of(&self, series_id: &str) -> u64 {

@@ -21,6 +21,9 @@
 //! `SINGLE_MINUTE_COUNT`), judged minute by minute as it goes on: see [`SustainedGates`]. For
 //! `REPEAT_MINUTES` after an End, either rule must also beat the ended insight's level.
 //!
+//! A Start is reported at the first minute of the run of unusual minutes (by the End rule) that
+//! the proving minute ends, as AWS dates a Start when the unusual activity began: see [`Run`].
+//!
 //! End: on closed minutes only, after `END_QUIET_MINUTES` consecutive usual minutes, judged
 //! against the rate frozen at Start. The insight's own minutes never teach the baseline, unless it
 //! lasts `MAX_INSIGHT_HOURS`: then it is ended and its level accepted as the new normal.

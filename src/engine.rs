@@ -13,7 +13,7 @@
 
 use crate::attribution::Strings;
 use crate::config::Config;
-use crate::counting::{FileCounts, MinuteCounts};
+use crate::counting::{FileCounts, IdChunk, MinuteCounts};
 use crate::detector::{Phase, SeriesState, TrailContext, Transition, Unlearned};
 use crate::drop::worth_watching;
 use crate::insight::{InsightRecord, insight_file, render, shared_event_id, start_file_key};
@@ -204,6 +204,16 @@ pub fn minute_sk(m: Minute) -> String {
     format!("MIN#{:012}", m.0)
 }
 
+/// Event-ID hashes one minute item keeps: 16,000 × 8 bytes is ~171 KB as base64, well below
+/// DynamoDB's 400 KB item limit with the series counts beside them. A busier minute keeps the
+/// rest in chunk items of as many (see `Engine::save_minute`).
+pub const INLINE_IDS: usize = 16_000;
+
+/// The sort key of a chunk of minute `m`'s event-ID hashes (`suffix`: `#<file tag>#<n>`).
+pub fn id_chunk_sk(m: Minute, suffix: &str) -> String {
+    format!("IDS#{:012}{suffix}", m.0)
+}
+
 const TRAIL_SK: &str = "STATE";
 /// Partition listing every account/region seen (for the sweep).
 const TRAILS_PK: &str = "TRAILS";
@@ -338,7 +348,7 @@ impl<'a> Engine<'a> {
         for (minute, mut file_minute) in std::mem::take(&mut counts.minutes) {
             touched_series.extend(file_minute.series.keys().cloned());
             let had_duplicates = file_minute.seal();
-            let (bucket, version) = self.load::<MinuteCounts>(&pk, &minute_sk(minute), key)?;
+            let (bucket, version) = self.load_minute(&pk, minute, key)?;
             let overlap = bucket.overlap(&file_minute.ids);
             if overlap == file_minute.ids.len() && !had_duplicates {
                 outcome.duplicates += overlap as u64;
@@ -353,7 +363,7 @@ impl<'a> Engine<'a> {
         if !recount.is_empty() {
             let mut seen: HashSet<u64> = HashSet::new();
             for m in &recount {
-                seen.extend(stored[m].0.ids.iter().copied());
+                seen.extend(stored[m].0.all_ids());
             }
             let mut exact = FileCounts::default();
             let mut dupes = 0u64;
@@ -394,9 +404,10 @@ impl<'a> Engine<'a> {
                 } else {
                     bucket.absorb(std::mem::take(c));
                 }
-                self.save(&pk, &minute_sk(*m), bucket, *version, key)?;
+                self.save_minute(&pk, *m, bucket, *version, object_id, key)?;
                 // The event IDs are stored now and not needed again in this run.
                 bucket.ids = Vec::new();
+                bucket.chunked_ids = Vec::new();
             }
         }
         outcome.minutes_touched = stored.len();
@@ -656,7 +667,11 @@ impl<'a> Engine<'a> {
                 .store
                 .query(pk, &minute_sk(Minute(0)), &minute_sk(cutoff))
                 .map_err(|e| abort(key, e))?;
-            for (sk, _) in old {
+            let chunks = self
+                .store
+                .query(pk, &id_chunk_sk(Minute(0), ""), &id_chunk_sk(cutoff, ""))
+                .map_err(|e| abort(key, e))?;
+            for (sk, _) in old.into_iter().chain(chunks) {
                 self.store.delete(pk, &sk).map_err(|e| abort(key, e))?;
             }
         }
@@ -881,6 +896,59 @@ impl<'a> Engine<'a> {
             Err(StoreError::Conflict { .. }) => Err(Abort::Conflict),
             other => other.map_err(|e| abort(key, e)),
         }
+    }
+
+    /// A stored minute with every event-ID hash it holds (its chunks read back).
+    fn load_minute(
+        &self,
+        pk: &str,
+        minute: Minute,
+        key: &str,
+    ) -> Result<(MinuteCounts, Option<u64>), Abort> {
+        let (mut bucket, version) = self.load::<MinuteCounts>(pk, &minute_sk(minute), key)?;
+        for sk in &bucket.id_chunks {
+            let Some(item) = self.store.get(pk, sk).map_err(|e| abort(key, e))? else {
+                return Err(fatal(key, format!("state item {sk} is missing")));
+            };
+            let chunk: IdChunk = decode(&item.body, key)?;
+            bucket.chunked_ids.extend(chunk.ids);
+        }
+        bucket.chunked_ids.sort_unstable();
+        Ok((bucket, version))
+    }
+
+    /// Write a minute. One item holds [`INLINE_IDS`] event-ID hashes at most; beyond that they
+    /// move to chunk items named after this log file, written first and listed in the minute item
+    /// only when it is written: a crash or a lost race leaves unlisted chunks that nothing reads,
+    /// and the retry overwrites them.
+    fn save_minute(
+        &self,
+        pk: &str,
+        minute: Minute,
+        bucket: &mut MinuteCounts,
+        version: Option<u64>,
+        object_id: &str,
+        key: &str,
+    ) -> Result<(), Abort> {
+        if bucket.ids.len() > INLINE_IDS {
+            let tag = format!("{:016x}", crate::record::fnv1a(object_id.as_bytes()));
+            for (n, ids) in bucket.ids.chunks(INLINE_IDS).enumerate() {
+                let sk = id_chunk_sk(minute, &format!("#{tag}#{n}"));
+                let chunk = IdChunk { ids: ids.to_vec() };
+                let body = serde_json::to_vec(&chunk).map_err(|e| fatal(key, e))?;
+                let current = self
+                    .store
+                    .get(pk, &sk)
+                    .map_err(|e| abort(key, e))?
+                    .map(|i| i.version);
+                self.store
+                    .put(pk, &sk, &body, current)
+                    .map_err(|e| abort(key, e))?;
+                bucket.id_chunks.push(sk);
+            }
+            bucket.ids.clear();
+        }
+        self.save(pk, &minute_sk(minute), bucket, version, key)
     }
 
     fn load<T: for<'de> Deserialize<'de> + Default>(

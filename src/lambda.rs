@@ -538,6 +538,50 @@ where
 mod tests {
     use super::*;
 
+    #[test]
+    fn metrics_are_embedded_metric_format_with_every_figure() {
+        let o = Outcome {
+            key: "AWSLogs/1/CloudTrail/r/f.json.gz".into(),
+            status: crate::engine::Status::Processed,
+            records: 120,
+            counted: 100,
+            ignored: Default::default(),
+            duplicates: 3,
+            late: 0,
+            minutes_touched: 4,
+            series_touched: 7,
+            insights: Vec::new(),
+        };
+        let line: serde_json::Value =
+            serde_json::from_str(&emf(&o, "processed", 42, 2.5, 9.0)).unwrap();
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "TrailInsights");
+        assert_eq!(declared["Dimensions"], serde_json::json!([["Status"]]));
+        assert!(line["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+        let want = [
+            ("Objects", 1.0),
+            ("Events", 120.0),
+            ("CountedEvents", 100.0),
+            ("SeriesTouched", 7.0),
+            ("Insights", 0.0),
+            ("Duration", 42.0),
+            ("ReadCapacityUnits", 2.5),
+            ("WriteCapacityUnits", 9.0),
+        ];
+        let names: Vec<&str> = declared["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, want.map(|(n, _)| n));
+        for (name, value) in want {
+            // Every declared metric has its value at the top level, as EMF requires.
+            assert_eq!(line[name].as_f64(), Some(value), "{name}");
+        }
+        assert_eq!(line["Status"], "processed");
+    }
+
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()

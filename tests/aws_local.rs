@@ -394,3 +394,78 @@ fn handler_under_cargo_lambda_watch_counts_once_under_duplicates_and_concurrency
     .unwrap();
     assert_eq!(after.len(), 2);
 }
+
+#[test]
+fn setup_creates_the_table_with_ttl_and_the_buckets_and_can_run_again() {
+    local_aws();
+    let table = unique("setup");
+    let (trail, insights) = (unique("setup-trail"), unique("setup-out"));
+    for run in ["first", "second"] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_trail-insights"))
+            .args([
+                "setup", "--table", &table, "--bucket", &trail, "--bucket", &insights,
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{run} run: {stdout} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let table_line = if run == "first" {
+            "created"
+        } else {
+            "already exists"
+        };
+        assert!(
+            stdout.contains(&format!("table {table}: {table_line}")),
+            "{run}: {stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("bucket {trail}: {table_line}")),
+            "{run}: {stdout}"
+        );
+    }
+    let rt = runtime();
+    rt.block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let described = dynamo
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap();
+        let t = described.table.unwrap();
+        let keys: Vec<(String, String)> = t
+            .key_schema()
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("pk".to_string(), "HASH".to_string()),
+                ("sk".to_string(), "RANGE".to_string())
+            ]
+        );
+        let ttl = dynamo
+            .describe_time_to_live()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap();
+        let ttl = ttl.time_to_live_description.unwrap();
+        assert_eq!(ttl.attribute_name(), Some("ttl"));
+        let s3 = trail_insights::aws::s3::client(&sdk);
+        for b in [&trail, &insights] {
+            s3.head_bucket().bucket(b).send().await.unwrap();
+        }
+    });
+}

@@ -733,6 +733,18 @@ fn check_log(case: &Case, bucket: &str, handled: usize) {
             ignored,
         } => {
             assert_eq!(line["status"], "processed", "{}: {line}", case.name);
+            // DynamoDB's consumed capacity: at least the marker's write.
+            let wcu = line["write_capacity_units"].as_f64().unwrap_or(0.0);
+            assert!(
+                wcu >= 1.0,
+                "{}: consumed capacity in the log line: {line}",
+                case.name
+            );
+            assert!(
+                line["read_capacity_units"].as_f64().is_some(),
+                "{}: {line}",
+                case.name
+            );
             assert_eq!(line["events"], json!(records), "{}: {line}", case.name);
             assert_eq!(line["counted"], json!(counted), "{}: {line}", case.name);
             assert_eq!(line["ignored"], json!(ignored), "{}: {line}", case.name);

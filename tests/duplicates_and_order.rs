@@ -299,3 +299,62 @@ fn the_same_notification_many_times_through_the_handler_equals_one_delivery() {
     );
     eprintln!("{invocations} invocations for {} files", files.len());
 }
+
+/// An account that goes quiet after its spikes: no file closes the burst minutes, so only the
+/// scheduled sweep can write the End records. The sweep Ends both insights exactly as the closing
+/// file does, and a second sweep writes nothing new.
+#[test]
+fn the_sweep_ends_the_insights_of_an_account_that_went_quiet() {
+    let root = tempfile::tempdir().unwrap();
+    let files = spike::spike_trail(root.path(), "sweep");
+    let all: Vec<usize> = (0..files.len()).collect();
+    let (_, with_closing_file) = embedded_run(&files, &all, &root.path().join("closed"));
+
+    let work = root.path().join("swept");
+    let store = EmbeddedStore::open(&work.join("state")).unwrap();
+    let sink = DirectorySink {
+        root: work.join("out"),
+    };
+    let engine = Engine::new(spike::config(), &store, &sink);
+    for f in &files[..files.len() - 1] {
+        process_file(&engine, f).unwrap();
+    }
+    let ends = |records: &[InsightRecord]| -> Vec<String> {
+        let mut v: Vec<String> = records
+            .iter()
+            .filter(|r| r.insight_details.state == "End")
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let before: Vec<InsightRecord> = common::snapshot(&work.join("out"))
+        .iter()
+        .flat_map(|(_, b)| parse_insight_file(b).unwrap())
+        .collect();
+    assert!(ends(&before).is_empty(), "no End before the sweep");
+    assert_eq!(before.len(), 2, "two Starts");
+
+    // Long after the last delivery (10:10): past the lateness allowance and the sweep's grace.
+    let now = trail_insights::time::Minute::parse_event_time("2026-01-09T12:00:00Z").unwrap();
+    let swept = engine.sweep(now).unwrap();
+    assert_eq!(swept.len(), 2, "{swept:?}");
+    assert_eq!(
+        ends(&swept),
+        ends(&with_closing_file),
+        "the same End records"
+    );
+    assert!(
+        engine.sweep(now).unwrap().is_empty(),
+        "a second sweep writes nothing"
+    );
+    let on_disk: Vec<InsightRecord> = common::snapshot(&work.join("out"))
+        .iter()
+        .flat_map(|(_, b)| parse_insight_file(b).unwrap())
+        .collect();
+    assert_eq!(
+        ends(&on_disk),
+        ends(&with_closing_file),
+        "End files written"
+    );
+}

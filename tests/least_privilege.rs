@@ -42,6 +42,7 @@ const CLI_ONLY_OPERATIONS: &[(&str, &str)] = &[
     ("create_table", "dynamodb:CreateTable"),
     ("create_bucket", "s3:CreateBucket"),
     ("update_time_to_live", "dynamodb:UpdateTimeToLive"),
+    ("describe_table", "dynamodb:DescribeTable"),
 ];
 
 /// Zero-argument calls named like AWS API operations (`.get_object()`, `.query()`) in the source

@@ -85,7 +85,12 @@ impl DynamoStore {
 
     /// When an item should expire, by what it is: per-minute counts and object markers do.
     fn expiry(&self, pk: &str, sk: &str) -> Option<i64> {
-        if let Some(minute) = sk.strip_prefix("MIN#").and_then(|m| m.parse::<i64>().ok()) {
+        let minute_of = |rest: &str| rest.split('#').next().and_then(|m| m.parse::<i64>().ok());
+        let minute = sk
+            .strip_prefix("MIN#")
+            .and_then(minute_of)
+            .or_else(|| sk.strip_prefix("IDS#").and_then(minute_of));
+        if let Some(minute) = minute {
             // Never before the retention has run from now: a replay or backfill of old logs
             // writes minutes that are already past their event-time expiry, and DynamoDB would
             // delete them before the engine closes them. The engine drops old minutes itself as
@@ -275,6 +280,7 @@ impl StateStore for DynamoStore {
 }
 
 /// Create the table with the template's schema (on-demand, TTL on `ttl`); fine if it exists.
+/// Point-in-time recovery, which the template turns on, is left to the user here.
 pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<bool> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -307,6 +313,26 @@ pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<bool> 
         Err(e) if e.code() == Some("ResourceInUseException") => false,
         Err(e) => anyhow::bail!("cannot create table {table}: {}", DisplayErrorContext(&e)),
     };
+    // DynamoDB refuses to change a table's TTL while the table is still being created.
+    let mut waited = 0;
+    loop {
+        let described = client.describe_table().table_name(table).send().await;
+        let status = described
+            .map_err(|e| {
+                anyhow::anyhow!("cannot describe table {table}: {}", DisplayErrorContext(&e))
+            })?
+            .table
+            .and_then(|t| t.table_status);
+        if status == Some(aws_sdk_dynamodb::types::TableStatus::Active) {
+            break;
+        }
+        anyhow::ensure!(
+            waited < 120,
+            "table {table} is not active after 2 minutes: {status:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        waited += 1;
+    }
     let ttl = TimeToLiveSpecification::builder()
         .attribute_name("ttl")
         .enabled(true)
