@@ -13,23 +13,78 @@
 //!   a service principal such as `ec2.amazonaws.com`, an `AWSService` identity, or a
 //!   service-linked role `…:assumed-role/AWSServiceRoleFor…`; or the record names the service
 //!   that made the call on the caller's behalf in `invokedBy`);
-//! - `ONLY_EVENT_SOURCES`: the allow list: when set, only these `eventSource`s are counted.
+//! - `ONLY_EVENT_SOURCES`, `ONLY_EVENT_NAMES`, `ONLY_PRINCIPALS`, `ONLY_USER_AGENTS`: allow
+//!   lists, written like the matching `SUPPRESS_` list: when one is set, only events it names
+//!   are counted (when several are set, only events every one of them names).
 //!
 //! A suppressed event is not counted at all (metrics leave it out too). Changing the lists
 //! changes what is counted from then on; stored minutes are not recounted.
 
 use crate::record::CountedEvent;
 
+/// Events named by source, name, caller pattern or user-agent pattern.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Suppression {
+pub struct EventLists {
     pub event_sources: Vec<String>,
     /// `(Some(source), name)` or `(None, name)`.
     pub event_names: Vec<(Option<String>, String)>,
     pub principals: Vec<String>,
     pub user_agents: Vec<String>,
+}
+
+impl EventLists {
+    /// Whether any list names `e`.
+    fn any_names(&self, e: &CountedEvent) -> bool {
+        self.event_sources.contains(&e.event_source)
+            || self.names_by_name(e)
+            || self.principals.iter().any(|p| glob(p, &e.caller))
+            || self.user_agents.iter().any(|p| glob(p, &e.user_agent))
+    }
+
+    /// Whether every list that is set names `e` (true when none is set).
+    fn each_set_names(&self, e: &CountedEvent) -> bool {
+        (self.event_sources.is_empty() || self.event_sources.contains(&e.event_source))
+            && (self.event_names.is_empty() || self.names_by_name(e))
+            && (self.principals.is_empty() || self.principals.iter().any(|p| glob(p, &e.caller)))
+            && (self.user_agents.is_empty()
+                || self.user_agents.iter().any(|p| glob(p, &e.user_agent)))
+    }
+
+    fn names_by_name(&self, e: &CountedEvent) -> bool {
+        self.event_names
+            .iter()
+            .any(|(s, n)| *n == e.event_name && s.as_ref().is_none_or(|s| *s == e.event_source))
+    }
+
+    /// Set the list `dimension` names (`EVENT_SOURCES`, `EVENT_NAMES`, `PRINCIPALS`,
+    /// `USER_AGENTS`); false for another name.
+    fn set(&mut self, dimension: &str, raw: &str) -> bool {
+        match dimension {
+            "EVENT_SOURCES" => self.event_sources = list(raw),
+            "EVENT_NAMES" => {
+                self.event_names = list(raw)
+                    .into_iter()
+                    .map(|n| match n.split_once(':') {
+                        Some((s, n)) => (Some(s.to_string()), n.to_string()),
+                        None => (None, n),
+                    })
+                    .collect()
+            }
+            "PRINCIPALS" => self.principals = list(raw),
+            "USER_AGENTS" => self.user_agents = list(raw),
+            _ => return false,
+        }
+        true
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Suppression {
+    /// `SUPPRESS_*`: events any of these lists names are left out.
+    pub deny: EventLists,
     pub aws_service_callers: bool,
-    /// Empty = every source.
-    pub only_event_sources: Vec<String>,
+    /// `ONLY_*`: when set, events these lists do not name are left out.
+    pub allow: EventLists,
 }
 
 /// The knob names, for the config's list of known settings.
@@ -58,6 +113,18 @@ pub const SUPPRESSION_KNOBS: &[(&str, &str)] = &[
         "ONLY_EVENT_SOURCES",
         "comma-separated eventSources: only these are counted (default all)",
     ),
+    (
+        "ONLY_EVENT_NAMES",
+        "comma-separated eventName or eventSource:eventName: only these are counted (default all)",
+    ),
+    (
+        "ONLY_PRINCIPALS",
+        "comma-separated caller patterns (* wildcard): only these are counted (default all)",
+    ),
+    (
+        "ONLY_USER_AGENTS",
+        "comma-separated user-agent patterns (* wildcard): only these are counted (default all)",
+    ),
 ];
 
 fn list(raw: &str) -> Vec<String> {
@@ -71,39 +138,27 @@ fn list(raw: &str) -> Vec<String> {
 impl Suppression {
     /// Apply one setting (`name` is one of [`SUPPRESSION_KNOBS`]).
     pub fn set(&mut self, name: &str, raw: &str, origin: &str) -> Result<(), String> {
-        match name {
-            "SUPPRESS_EVENT_SOURCES" => self.event_sources = list(raw),
-            "ONLY_EVENT_SOURCES" => self.only_event_sources = list(raw),
-            "SUPPRESS_EVENT_NAMES" => {
-                self.event_names = list(raw)
-                    .into_iter()
-                    .map(|n| match n.split_once(':') {
-                        Some((s, n)) => (Some(s.to_string()), n.to_string()),
-                        None => (None, n),
-                    })
-                    .collect()
-            }
-            "SUPPRESS_PRINCIPALS" => self.principals = list(raw),
-            "SUPPRESS_USER_AGENTS" => self.user_agents = list(raw),
-            "SUPPRESS_AWS_SERVICE_CALLERS" => {
-                self.aws_service_callers = crate::config::parse_flag(name, raw, origin)?
-            }
-            _ => return Err(format!("{name} is not a suppression setting")),
+        if name == "SUPPRESS_AWS_SERVICE_CALLERS" {
+            self.aws_service_callers = crate::config::parse_flag(name, raw, origin)?;
+            return Ok(());
         }
-        Ok(())
+        let known = match (name.strip_prefix("SUPPRESS_"), name.strip_prefix("ONLY_")) {
+            (Some(dimension), _) => self.deny.set(dimension, raw),
+            (_, Some(dimension)) => self.allow.set(dimension, raw),
+            _ => false,
+        };
+        if known {
+            Ok(())
+        } else {
+            Err(format!("{name} is not a suppression setting"))
+        }
     }
 
     /// Whether `e` is left out.
     pub fn suppresses(&self, e: &CountedEvent) -> bool {
-        (!self.only_event_sources.is_empty() && !self.only_event_sources.contains(&e.event_source))
-            || self.event_sources.contains(&e.event_source)
-            || self
-                .event_names
-                .iter()
-                .any(|(s, n)| *n == e.event_name && s.as_ref().is_none_or(|s| *s == e.event_source))
-            || self.principals.iter().any(|p| glob(p, &e.caller))
-            || self.user_agents.iter().any(|p| glob(p, &e.user_agent))
+        self.deny.any_names(e)
             || (self.aws_service_callers && (e.via_aws_service || is_aws_service(&e.caller)))
+            || !self.allow.each_set_names(e)
     }
 }
 
@@ -237,6 +292,27 @@ mod tests {
         };
         assert!(s.suppresses(&on_behalf));
         assert!(!Suppression::default().suppresses(&on_behalf));
+        // Allow lists: each one set must name the event.
+        let mut s = Suppression::default();
+        s.set("ONLY_EVENT_NAMES", "ec2.amazonaws.com:RunInstances", "t")
+            .unwrap();
+        assert!(!s.suppresses(&e));
+        s.set("ONLY_PRINCIPALS", "arn:aws:sts::*:assumed-role/Admin*", "t")
+            .unwrap();
+        assert!(s.suppresses(&e), "RunInstances, but not by an admin");
+        s.set("ONLY_PRINCIPALS", "*/Deploy", "t").unwrap();
+        assert!(!s.suppresses(&e));
+        s.set("ONLY_USER_AGENTS", "aws-cli/*", "t").unwrap();
+        assert!(s.suppresses(&e), "not the CLI's user agent");
+        s.set("ONLY_USER_AGENTS", "", "t").unwrap();
+        assert!(!s.suppresses(&e), "an empty list is no list");
+        let mut s = Suppression::default();
+        s.set("ONLY_EVENT_NAMES", "CreateUser", "t").unwrap();
+        assert!(s.suppresses(&e));
+        assert!(s.set("ONLY_ERROR_CODES", "x", "t").is_err());
+        assert!(s.set("SUPPRESS_NOTHING", "x", "t").is_err());
+        let mut s = Suppression::default();
+        s.set("SUPPRESS_AWS_SERVICE_CALLERS", "true", "t").unwrap();
         assert!(
             s.set("SUPPRESS_AWS_SERVICE_CALLERS", "maybe", "env")
                 .unwrap_err()

@@ -199,6 +199,44 @@ fn lambda_path_on_dynamodb_and_s3_equals_replay() {
         local_counts == remote_counts,
         "the same per-minute counts in DynamoDB and the embedded store"
     );
+
+    // The insight graph from the function's table and bucket equals the one from replay's state.
+    drop(embedded);
+    let id = &lookup(&work.path().join("out")).unwrap()[0]
+        .start
+        .as_ref()
+        .unwrap()
+        .shared_event_id
+        .clone();
+    let plot = |source: &[&str], out: &str, file: &str| {
+        let path = work.path().join(file);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_trail-insights"))
+            .args(["plot", "--insight", id])
+            .args(source)
+            .args(["--out", out])
+            .arg("--output")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let state = work.path().join("state");
+    let local_svg = plot(
+        &["--state", state.to_str().unwrap()],
+        work.path().join("out").to_str().unwrap(),
+        "local.svg",
+    );
+    let remote_svg = plot(
+        &["--table", &table],
+        &format!("s3://{out}/trail-insights/"),
+        "remote.svg",
+    );
+    assert!(local_svg.contains("Top callers during the insight"));
+    assert!(
+        local_svg == remote_svg,
+        "plot --table/--out s3:// draws what plot --state/--out DIR does"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Suppression lists on real log files: the AccessDenied storm of `storm_trail` raises an insight
-//! unless its events are suppressed by source/name, caller pattern, user agent, the allow list,
+//! unless its events are suppressed by source/name, caller pattern, user agent, the allow lists,
 //! or (for the same storm made by an AWS service) the AWS-service switch. Per-series sensitivity
 //! (`SERIES_SENSITIVITY`) silences or sharpens one series without changing what is counted.
 
@@ -62,6 +62,13 @@ fn suppressed_events_are_not_counted_and_raise_nothing() {
         )],
         vec![("SUPPRESS_EVENT_SOURCES", "secretsmanager.amazonaws.com")],
         vec![("ONLY_EVENT_SOURCES", "iam.amazonaws.com")],
+        vec![("ONLY_EVENT_NAMES", "CreateUser")],
+        vec![("ONLY_PRINCIPALS", "arn:aws:iam::*:user/*")],
+        vec![("ONLY_USER_AGENTS", "Terraform/*")],
+        vec![
+            ("ONLY_EVENT_SOURCES", "secretsmanager.amazonaws.com"),
+            ("ONLY_PRINCIPALS", "arn:aws:sts::*:assumed-role/Other"),
+        ],
     ] {
         assert_eq!(run(logs, &settings), (0, json!([])), "{settings:?}");
     }
@@ -73,6 +80,14 @@ fn suppressed_events_are_not_counted_and_raise_nothing() {
             "ONLY_EVENT_SOURCES",
             "iam.amazonaws.com, secretsmanager.amazonaws.com",
         )],
+        vec![(
+            "ONLY_EVENT_NAMES",
+            "CreateUser, secretsmanager.amazonaws.com:GetSecretValue",
+        )],
+        vec![
+            ("ONLY_PRINCIPALS", "arn:aws:sts::*:assumed-role/App"),
+            ("ONLY_USER_AGENTS", "aws-cli/*"),
+        ],
     ] {
         assert_eq!(run(logs, &settings), (1, json!([20.0])), "{settings:?}");
     }
