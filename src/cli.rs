@@ -372,6 +372,8 @@ pub fn run(cli: Cli) -> Result<()> {
                         &found.iter().map(PairedInsight::to_json).collect::<Vec<_>>()
                     )?
                 );
+            } else if found.is_empty() {
+                println!("No insights.");
             } else {
                 println!("{}", insights_table(&found));
             }
@@ -536,6 +538,8 @@ pub fn replay(
     let files = find_log_files(paths)?;
     let store = EmbeddedStore::open(state)
         .with_context(|| format!("state directory {}", state.display()))?;
+    // Made even when no insight is written, so `lookup --out` answers "none" rather than failing.
+    std::fs::create_dir_all(out).with_context(|| format!("output directory {}", out.display()))?;
     let sink = DirectorySink {
         root: out.to_path_buf(),
     };

@@ -125,6 +125,30 @@ fn help_documents_every_command_and_knob() {
 }
 
 #[test]
+fn lookup_after_a_replay_without_insights_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| dir.path().join(s).to_string_lossy().to_string();
+    std::fs::create_dir_all(p("logs")).unwrap();
+    let o = cli(
+        &[
+            "replay",
+            &p("logs"),
+            "--state",
+            &p("state"),
+            "--out",
+            &p("out"),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cli(&["lookup", "--out", &p("out")], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "No insights.");
+    let o = cli(&["lookup", "--out", &p("out"), "--json"], &[]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+}
+
+#[test]
 fn errors_are_one_line_and_non_zero() {
     let o = cli(&["replay", "/no/such/dir"], &[]);
     assert_eq!(o.status.code(), Some(1));

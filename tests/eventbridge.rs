@@ -262,6 +262,27 @@ fn each_insights_record_is_put_on_the_bus_as_a_signed_put_events_call() {
         .collect();
     assert!(states.contains(&"Start") && states.contains(&"End"));
 
+    // The template's example rule (Starts to SNS) matches the Start entry sent, not the End.
+    let template: yaml_serde::Value = yaml_serde::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap(),
+    )
+    .unwrap();
+    let pattern = &template["Resources"]["InsightStartsToTopic"]["Properties"]["EventPattern"];
+    assert!(pattern.is_mapping(), "the rule's pattern: {pattern:?}");
+    for e in &entries {
+        let event = json!({
+            "source": e["Source"],
+            "detail-type": e["DetailType"],
+            "detail": serde_json::from_str::<Value>(e["Detail"].as_str().unwrap()).unwrap(),
+        });
+        let state = event["detail"]["insightDetails"]["state"].as_str().unwrap();
+        assert_eq!(
+            matches_pattern(pattern, &event),
+            state == "Start",
+            "{state}"
+        );
+    }
+
     // PLOT_SVG: the insight graph lies next to the End record's file.
     let svgs = s.rt.block_on(async {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -356,4 +377,20 @@ fn reserved_source_is_refused_at_cold_start() {
     ])
     .unwrap_err();
     assert!(e.to_string().contains("reserved"), "{e}");
+}
+
+/// EventBridge's exact-value matching: every key of the pattern is in the event; a list names
+/// the values allowed, a mapping matches the nested object.
+fn matches_pattern(pattern: &yaml_serde::Value, event: &Value) -> bool {
+    match pattern {
+        yaml_serde::Value::Mapping(m) => m.iter().all(|(k, p)| {
+            k.as_str()
+                .and_then(|k| event.get(k))
+                .is_some_and(|v| matches_pattern(p, v))
+        }),
+        yaml_serde::Value::Sequence(allowed) => allowed
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| event.as_str() == Some(a))),
+        _ => false,
+    }
 }
