@@ -17,8 +17,8 @@
 //! with a floor of half an event per window. The window leaves out the current and the previous
 //! hour, which may still be open, so a decision does not depend on the order files arrive in.
 //!
-//! Or Start as the latest minute of a sustained run that no single minute proves (below
-//! `SINGLE_MINUTE_COUNT`), judged minute by minute as it goes on: see [`SustainedGates`]. For
+//! Or Start when the latest minute of a sustained run completes evidence that no single minute
+//! gives (below `SINGLE_MINUTE_COUNT`), judged minute by minute: see [`SustainedGates`]. For
 //! `REPEAT_MINUTES` after an End, either rule must also beat the ended insight's level.
 //!
 //! A Start is reported at the first minute of the run of unusual minutes (by the End rule) that
@@ -410,8 +410,6 @@ fn burst_tail_threshold(maxima: &mut [u64], hours: f64, rate: f64, cfg: &Detecto
     extrapolated.min(TAIL_CAP_TIMES_LARGEST * maxima[0] as f64)
 }
 
-/// The hours of the detection window for minute `t`: 7 days, leaving out the current and the
-/// previous hour (which may still be open).
 /// Minutes of this many events or fewer are learned whole (see [`SeriesState::winsorise`]).
 const LOWEST_CAP: u64 = 4;
 
@@ -435,6 +433,8 @@ struct Candidate<'a> {
     earlier_open: &'a [(Minute, u64)],
 }
 
+/// The hours of the detection window for minute `t`: 7 days, leaving out the current and the
+/// previous hour (which may still be open).
 fn window(t: Minute) -> (i64, i64) {
     let h = t.hour();
     (h - 169, h - 2)
@@ -576,6 +576,21 @@ impl SeriesState {
             .is_some_and(|g| g.passed() && g.sum as f64 > tail_level())
     }
 
+    /// Whether minute `t` of `count` events is unusual (by the End rule), so that earlier minutes
+    /// the caller has not passed may complete a sustained run with it.
+    pub fn may_continue_a_run(
+        &self,
+        t: Minute,
+        count: u64,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> bool {
+        count >= cfg.end_min_count
+            && cfg.sustained_events > 0
+            && warm(t, ctx, cfg)
+            && unusual(count, self.detection_baseline(t, ctx, cfg).rate, cfg)
+    }
+
     /// The largest minute of the sustained rule's run up to minute `t` (of `count` events).
     fn run_peak(&self, t: Minute, count: u64, unlearned: Unlearned) -> u64 {
         let h = t.hour();
@@ -703,8 +718,9 @@ impl SeriesState {
     }
 
     /// Where the run that minute `c.t` ends began, and its events: (first minute, events from
-    /// there through `c.t`, events of those minutes already closed). The run goes back at most
-    /// into the previous clock hour, as far as the sustained rule's evidence does.
+    /// there through `c.t`, events of those minutes already closed). A run that began before the
+    /// previous clock hour (further back than the sustained rule's evidence) is reported from
+    /// `c.t` itself.
     fn run_through(
         &self,
         c: &Candidate<'_>,
@@ -713,8 +729,12 @@ impl SeriesState {
     ) -> (Minute, u64, u64) {
         let mut run = self.run;
         for &(m, n) in c.earlier_open {
-            let rate = self.detection_baseline(m, ctx, cfg).rate;
-            run = Run::step(run, m, n, unusual(n, rate, cfg), cfg);
+            // As on closed minutes: nothing is unusual before the warm-up.
+            let is_unusual = warm(m, ctx, cfg) && {
+                let rate = self.detection_baseline(m, ctx, cfg).rate;
+                unusual(n, rate, cfg)
+            };
+            run = Run::step(run, m, n, is_unusual, cfg);
         }
         let run = Run::step(run, c.t, c.count, true, cfg);
         let earliest = Minute((c.t.hour() - 1) * MINUTES_PER_HOUR);

@@ -459,6 +459,11 @@ impl<'a> Engine<'a> {
             // This file's earlier open minutes, per series, for the sustained rule (they are
             // part of its run but not yet closed).
             let mut open_run: BTreeMap<&str, Vec<(Minute, u64, Unlearned)>> = BTreeMap::new();
+            // Every stored open minute (earlier files' too), read once, only when a series' run
+            // might need them: see below.
+            let mut all_open: Option<Vec<(Minute, ClosedMinute)>> = None;
+            let first_open = trail.closed_through.map(|c| c.plus(1));
+            let last_stored = stored.keys().next_back().copied();
             for (m, (bucket, _)) in &stored {
                 if trail.closed_through.is_some_and(|ct| *m <= ct) {
                     continue;
@@ -471,22 +476,79 @@ impl<'a> Engine<'a> {
                     let cfg = self.config.detector_for(sid);
                     let state = series.get(self, &pk, sid, key)?;
                     let run = open_run.entry(sid).or_default();
-                    let open_part = run
+                    let in_window = |e: Minute| e < *m && e.hour() >= m.hour() - 1;
+                    let mut open_part = run
                         .iter()
-                        .filter(|(e, _, _)| e.hour() >= m.hour() - 1)
+                        .filter(|(e, _, _)| in_window(*e))
                         .fold(Unlearned::default(), |u, (_, _, e)| u.and(*e));
-                    let unlearned = trail.unlearned_near(sid, *m).and(open_part);
                     let winsorised = state.winsorise(*m, s.count, ctx, cfg);
                     run.push((*m, s.count, Unlearned::minute(s.count, winsorised)));
                     // No Start without the rule (the usual case): judged once, nothing more.
-                    if !state.meets_start_rule(*m, s.count, unlearned, ctx, cfg) {
+                    let mut starts = state.meets_start_rule(
+                        *m,
+                        s.count,
+                        trail.unlearned_near(sid, *m).and(open_part),
+                        ctx,
+                        cfg,
+                    );
+                    // A run may have begun in minutes an earlier file brought, still open: an
+                    // unusual minute is judged again with them (read once per file).
+                    if !starts && state.may_continue_a_run(*m, s.count, ctx, cfg) {
+                        let open = match &mut all_open {
+                            Some(open) => open,
+                            None => all_open.insert(match (first_open, last_stored) {
+                                (Some(from), Some(to)) if from <= to => {
+                                    self.minutes_between(&pk, from, to, key)?
+                                }
+                                (None, Some(to)) => {
+                                    self.minutes_between(&pk, Minute(i64::MIN / 2), to, key)?
+                                }
+                                _ => Vec::new(),
+                            }),
+                        };
+                        open_part = open
+                            .iter()
+                            .filter(|(e, _)| in_window(*e))
+                            .filter_map(|(e, b)| b.series.get(sid.as_str()).map(|x| (*e, x.count)))
+                            .fold(Unlearned::default(), |u, (e, count)| {
+                                u.and(Unlearned::minute(
+                                    count,
+                                    state.winsorise(e, count, ctx, cfg),
+                                ))
+                            });
+                        starts = state.meets_start_rule(
+                            *m,
+                            s.count,
+                            trail.unlearned_near(sid, *m).and(open_part),
+                            ctx,
+                            cfg,
+                        );
+                    }
+                    if !starts {
                         continue;
                     }
-                    let near: Vec<(Minute, u64)> = run
-                        .iter()
-                        .filter(|(e, _, _)| *e < *m && e.hour() >= m.hour() - 1)
-                        .map(|&(e, count, _)| (e, count))
-                        .collect();
+                    // Where its run began: every stored open minute of the series in the window.
+                    let near: Vec<(Minute, u64)> = match &all_open {
+                        Some(open) => open
+                            .iter()
+                            .filter(|(e, _)| in_window(*e))
+                            .filter_map(|(e, b)| b.series.get(sid.as_str()).map(|x| (*e, x.count)))
+                            .collect(),
+                        None => {
+                            let earliest = Minute((m.hour() - 1) * MINUTES_PER_HOUR);
+                            let from = first_open.map_or(earliest, |f| f.max(earliest));
+                            if from < *m {
+                                self.minutes_between(&pk, from, m.plus(-1), key)?
+                                    .into_iter()
+                                    .filter_map(|(e, b)| {
+                                        b.series.get(sid.as_str()).map(|x| (e, x.count))
+                                    })
+                                    .collect()
+                            } else {
+                                Vec::new()
+                            }
+                        }
+                    };
                     // The Start record reports the baseline up to now. Following learns the
                     // deferred minutes, so from here only the open ones are unlearned.
                     self.follow(&pk, &mut trail, sid, state, key)?;
@@ -908,7 +970,10 @@ impl<'a> Engine<'a> {
         let (mut bucket, version) = self.load::<MinuteCounts>(pk, &minute_sk(minute), key)?;
         for sk in &bucket.id_chunks {
             let Some(item) = self.store.get(pk, sk).map_err(|e| abort(key, e))? else {
-                return Err(fatal(key, format!("state item {sk} is missing")));
+                // Expired before its minute (TTL): its IDs can no longer catch a copy, which
+                // costs at most a double count; failing the file for ever would cost more.
+                tracing::warn!(key, item = sk.as_str(), "event-ID chunk missing; skipped");
+                continue;
             };
             let chunk: IdChunk = decode(&item.body, key)?;
             bucket.chunked_ids.extend(chunk.ids);
@@ -918,9 +983,10 @@ impl<'a> Engine<'a> {
     }
 
     /// Write a minute. One item holds [`INLINE_IDS`] event-ID hashes at most; beyond that they
-    /// move to chunk items named after this log file, written first and listed in the minute item
-    /// only when it is written: a crash or a lost race leaves unlisted chunks that nothing reads,
-    /// and the retry overwrites them.
+    /// move to chunk items named after this log file and the minute version it read, written
+    /// first and listed in the minute item only when it is written: a crash or a lost race
+    /// leaves unlisted chunks that nothing reads, and a retry from the same version rewrites
+    /// them with the same IDs.
     fn save_minute(
         &self,
         pk: &str,
@@ -931,9 +997,13 @@ impl<'a> Engine<'a> {
         key: &str,
     ) -> Result<(), Abort> {
         if bucket.ids.len() > INLINE_IDS {
+            // Named by the file and the minute version it read: every attempt that writes a
+            // chunk under one name writes the same IDs, so a late loser of a race cannot change
+            // a chunk the winner listed.
             let tag = format!("{:016x}", crate::record::fnv1a(object_id.as_bytes()));
+            let read = version.unwrap_or(0);
             for (n, ids) in bucket.ids.chunks(INLINE_IDS).enumerate() {
-                let sk = id_chunk_sk(minute, &format!("#{tag}#{n}"));
+                let sk = id_chunk_sk(minute, &format!("#{tag}#{read}#{n}"));
                 let chunk = IdChunk { ids: ids.to_vec() };
                 let body = serde_json::to_vec(&chunk).map_err(|e| fatal(key, e))?;
                 let current = self

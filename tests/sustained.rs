@@ -2,7 +2,8 @@
 //! calls a minute for half an hour. No minute alone is enough to Start; the run is. The engine
 //! defers a quiet series' minutes to the end of their hour, so it must carry their counts
 //! (`TrailState::unlearned`) to Start where the detector fed minute by minute does, whether the
-//! run arrives in 5-minute files (Start from still-open minutes) or in one late file (Start when
+//! run arrives in 5- or 2-minute files (Start from still-open minutes, some of them brought by
+//! an earlier file) or in one late file (Start when
 //! the minutes close). Either way the Start reports the run's first minute, where the unusual
 //! activity began, with the minutes up to the one that proved it as its duration.
 
@@ -51,10 +52,10 @@ fn run_minute(i: usize) -> Vec<Value> {
 }
 
 /// Eight days of one call an hour (one file an hour), then the run, then two later files that
-/// close it. `late`: the run comes in one file delivered at 10:34 instead of one every 5 minutes
-/// (its first 20 minutes close as it is processed).
-/// Returns the per-minute counts written.
-fn write_trail(dir: &Path, late: bool) -> BTreeMap<Minute, u64> {
+/// close it. `per_file`: the run comes in files of that many minutes, each delivered as its last
+/// minute ends; `None`: in one file delivered at 10:34 (its first 20 minutes close as it is
+/// processed). Returns the per-minute counts written.
+fn write_trail(dir: &Path, per_file: Option<usize>) -> BTreeMap<Minute, u64> {
     let mut counts = BTreeMap::new();
     let background = |counts: &mut BTreeMap<Minute, u64>, day: u32, hour: u32| {
         let time = format!("2026-01-{day:02}T{hour:02}:30:00Z");
@@ -77,14 +78,18 @@ fn write_trail(dir: &Path, late: bool) -> BTreeMap<Minute, u64> {
             .entry(minute("2026-01-09T10:00:00Z").plus(i as i64))
             .or_insert(0) += RUN_PER_MINUTE as u64;
     }
-    if late {
-        let all: Vec<Value> = (0..RUN_MINUTES).flat_map(run_minute).collect();
-        log_key(dir, "20260109T1034Z", "RUNALLAAAAAAAAAA", &all);
-    } else {
-        for file in 0..RUN_MINUTES / 5 {
-            let records: Vec<Value> = (file * 5..file * 5 + 5).flat_map(run_minute).collect();
-            let stamp = format!("20260109T10{:02}Z", file * 5 + 5);
-            log_key(dir, &stamp, &format!("RUN{file:02}AAAAAAAAAAA"), &records);
+    match per_file {
+        None => {
+            let all: Vec<Value> = (0..RUN_MINUTES).flat_map(run_minute).collect();
+            log_key(dir, "20260109T1034Z", "RUNALLAAAAAAAAAA", &all);
+        }
+        Some(n) => {
+            for file in 0..RUN_MINUTES.div_ceil(n) {
+                let last = (file * n + n).min(RUN_MINUTES);
+                let records: Vec<Value> = (file * n..last).flat_map(run_minute).collect();
+                let stamp = format!("20260109T10{last:02}Z");
+                log_key(dir, &stamp, &format!("RUN{file:02}AAAAAAAAAAA"), &records);
+            }
         }
     }
     background(&mut counts, 9, 10);
@@ -128,10 +133,12 @@ fn snapshots(records: &[InsightRecord]) -> Vec<(String, Minute, i64)> {
 fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
     // The run begins at 10:00 and is proven at 10:03: a Start at 10:00 lasting 4 minutes.
     let expected_start = minute("2026-01-09T10:00:00Z");
-    for late in [false, true] {
+    // Five-minute files: proven at 10:03 inside the first. Two-minute files: proven at 10:03 in
+    // the second, whose Start must reach back into the first file's still-open minutes.
+    for per_file in [Some(5), Some(2), None] {
         let dir = tempfile::tempdir().unwrap();
         let logs = dir.path().join("logs");
-        let counts = write_trail(&logs, late);
+        let counts = write_trail(&logs, per_file);
         let config = Config::default();
         assert_eq!(
             starts_minute_by_minute(&counts, &config),
@@ -148,7 +155,7 @@ fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
                 ("Start".to_string(), expected_start, 4),
                 ("End".to_string(), minute("2026-01-09T10:30:00Z"), 30),
             ],
-            "late = {late}: {records:?}"
+            "per_file = {per_file:?}: {records:?}"
         );
 
         // No minute of the run is enough on its own.
@@ -157,6 +164,9 @@ fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
             &dir.path().join("state-off"),
             &[("SUSTAINED_EVENTS", "0")],
         );
-        assert!(snapshots(&without).is_empty(), "late = {late}: {without:?}");
+        assert!(
+            snapshots(&without).is_empty(),
+            "per_file = {per_file:?}: {without:?}"
+        );
     }
 }
