@@ -150,7 +150,8 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
         md,
         "The rows after the first run each detector on the generated per-minute counts \
          (trail-insights' row there is its detector state machine fed minute by minute, which \
-         the end-to-end row checks; they differ only through late files and duplicates). All \
+         the end-to-end row checks; they differ only through delivery: late files, duplicates, \
+         and Starts decided on still-open minutes before all their events arrived). All \
          methods share the {}-hour warm-up and End after 5 usual minutes.\n",
         e.config.warmup_hours
     );
