@@ -458,7 +458,7 @@ impl<'a> Engine<'a> {
         if let Some(ctx) = context(&trail) {
             // This file's earlier open minutes, per series, for the sustained rule (they are
             // part of its run but not yet closed).
-            let mut open_run: BTreeMap<&str, Vec<(Minute, u64, Unlearned)>> = BTreeMap::new();
+            let mut open_run: BTreeMap<&str, Vec<(Minute, Unlearned)>> = BTreeMap::new();
             // Every stored open minute (earlier files' too), read once, only when a series' run
             // might need them: see below.
             let mut all_open: Option<Vec<(Minute, ClosedMinute)>> = None;
@@ -479,10 +479,10 @@ impl<'a> Engine<'a> {
                     let in_window = |e: Minute| e < *m && e.hour() >= m.hour() - 1;
                     let mut open_part = run
                         .iter()
-                        .filter(|(e, _, _)| in_window(*e))
-                        .fold(Unlearned::default(), |u, (_, _, e)| u.and(*e));
+                        .filter(|(e, _)| in_window(*e))
+                        .fold(Unlearned::default(), |u, (_, e)| u.and(*e));
                     let winsorised = state.winsorise(*m, s.count, ctx, cfg);
-                    run.push((*m, s.count, Unlearned::minute(s.count, winsorised)));
+                    run.push((*m, Unlearned::minute(s.count, winsorised)));
                     // No Start without the rule (the usual case): judged once, nothing more.
                     let mut starts = state.meets_start_rule(
                         *m,
