@@ -692,6 +692,43 @@ impl SeriesState {
         self.maybe_start(candidate, attribution, ctx, cfg)
     }
 
+    /// An open insight whose first minute is still open learns, from minutes a later file
+    /// brought, that its run began earlier: Start it again from there (proven, as before, at
+    /// `proving`, its events so far), replacing the earlier Start, so the date does not depend
+    /// on the order the files arrived in. `earlier_open`: the series' open minutes before
+    /// `proving`, in order; `attribution`: the proving minute's.
+    pub fn redate_open_start(
+        &mut self,
+        proving: (Minute, u64),
+        earlier_open: &[(Minute, u64)],
+        attribution: &Attribution,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> Option<Transition> {
+        let ins = self.insight.as_ref()?;
+        let start_open = self.last_closed.is_none_or(|c| ins.start > c);
+        if !start_open || proving.0 != ins.last_hot {
+            return None;
+        }
+        let (old, evidence) = (ins.start, ins.evidence);
+        let candidate = Candidate {
+            t: proving.0,
+            count: proving.1,
+            unlearned: Unlearned::default(),
+            earlier_open,
+        };
+        if self.run_through(&candidate, ctx, cfg).0 >= old {
+            return None;
+        }
+        self.insight = None;
+        let mut start = self.begin(candidate, attribution, ctx, cfg);
+        if let Some(ins) = self.insight.as_mut() {
+            ins.evidence = ins.evidence.max(evidence);
+        }
+        start.replaces = Some(old);
+        Some(start)
+    }
+
     /// Start at `t` if the rule is met and no insight is open, or move an open insight's Start
     /// back to `t` when a late file shows the activity began earlier. That is only possible while
     /// none of the insight's minutes is closed (`t` is open, so every later minute is too), and

@@ -111,6 +111,48 @@ struct ClosedMinute {
     series: BTreeMap<String, crate::counting::SeriesMinute>,
 }
 
+/// A trail's stored open minutes (after `closed_through`), read at most once per file and only
+/// when a run needs minutes other files brought.
+struct OpenMinutes {
+    range: (Option<Minute>, Option<Minute>),
+    read: Option<Vec<(Minute, ClosedMinute)>>,
+}
+
+impl OpenMinutes {
+    fn get(
+        &mut self,
+        engine: &Engine<'_>,
+        pk: &str,
+        key: &str,
+    ) -> Result<&[(Minute, ClosedMinute)], Abort> {
+        if self.read.is_none() {
+            let read = match self.range {
+                (Some(from), Some(to)) if from <= to => {
+                    engine.minutes_between(pk, from, to, key)?
+                }
+                (None, Some(to)) => engine.minutes_between(pk, Minute(i64::MIN / 2), to, key)?,
+                _ => Vec::new(),
+            };
+            self.read = Some(read);
+        }
+        Ok(self.read.as_deref().unwrap_or_default())
+    }
+
+    /// `sid`'s counts in `minutes` before `t`, back to the start of the previous clock hour (the
+    /// sustained rule's window), in order.
+    fn series_before(
+        minutes: &[(Minute, ClosedMinute)],
+        sid: &str,
+        t: Minute,
+    ) -> Vec<(Minute, u64)> {
+        minutes
+            .iter()
+            .filter(|(e, _)| *e < t && e.hour() >= t.hour() - 1)
+            .filter_map(|(e, b)| b.series.get(sid).map(|x| (*e, x.count)))
+            .collect()
+    }
+}
+
 /// Series per account and region the drop detector follows through silence; each costs a state
 /// read per processed file. Further busy series are checked only on minutes with events.
 pub const MAX_DROP_WATCH: usize = 100;
@@ -459,11 +501,11 @@ impl<'a> Engine<'a> {
             // This file's earlier open minutes, per series, for the sustained rule (they are
             // part of its run but not yet closed).
             let mut open_run: BTreeMap<&str, Vec<(Minute, Unlearned)>> = BTreeMap::new();
-            // Every stored open minute (earlier files' too), read once, only when a series' run
-            // might need them: see below.
-            let mut all_open: Option<Vec<(Minute, ClosedMinute)>> = None;
-            let first_open = trail.closed_through.map(|c| c.plus(1));
-            let last_stored = stored.keys().next_back().copied();
+            // Every stored open minute (earlier files' too), read only if a run might need them.
+            let mut open = OpenMinutes {
+                range: (trail.closed_through.map(|c| c.plus(1)), trail.newest_event),
+                read: None,
+            };
             for (m, (bucket, _)) in &stored {
                 if trail.closed_through.is_some_and(|ct| *m <= ct) {
                     continue;
@@ -476,10 +518,9 @@ impl<'a> Engine<'a> {
                     let cfg = self.config.detector_for(sid);
                     let state = series.get(self, &pk, sid, key)?;
                     let run = open_run.entry(sid).or_default();
-                    let in_window = |e: Minute| e < *m && e.hour() >= m.hour() - 1;
                     let mut open_part = run
                         .iter()
-                        .filter(|(e, _)| in_window(*e))
+                        .filter(|(e, _)| *e < *m && e.hour() >= m.hour() - 1)
                         .fold(Unlearned::default(), |u, (_, e)| u.and(*e));
                     let winsorised = state.winsorise(*m, s.count, ctx, cfg);
                     run.push((*m, Unlearned::minute(s.count, winsorised)));
@@ -492,24 +533,11 @@ impl<'a> Engine<'a> {
                         cfg,
                     );
                     // A run may have begun in minutes an earlier file brought, still open: an
-                    // unusual minute is judged again with them (read once per file).
+                    // unusual minute is judged again with them.
                     if !starts && state.may_continue_a_run(*m, s.count, ctx, cfg) {
-                        let open = match &mut all_open {
-                            Some(open) => open,
-                            None => all_open.insert(match (first_open, last_stored) {
-                                (Some(from), Some(to)) if from <= to => {
-                                    self.minutes_between(&pk, from, to, key)?
-                                }
-                                (None, Some(to)) => {
-                                    self.minutes_between(&pk, Minute(i64::MIN / 2), to, key)?
-                                }
-                                _ => Vec::new(),
-                            }),
-                        };
-                        open_part = open
-                            .iter()
-                            .filter(|(e, _)| in_window(*e))
-                            .filter_map(|(e, b)| b.series.get(sid.as_str()).map(|x| (*e, x.count)))
+                        let minutes = open.get(self, &pk, key)?;
+                        open_part = OpenMinutes::series_before(minutes, sid, *m)
+                            .into_iter()
                             .fold(Unlearned::default(), |u, (e, count)| {
                                 u.and(Unlearned::minute(
                                     count,
@@ -525,30 +553,18 @@ impl<'a> Engine<'a> {
                         );
                     }
                     if !starts {
+                        // This file may hold the first minutes of a run whose Start an earlier
+                        // file proved (still open): the Start is dated again from them.
+                        if state.insight.as_ref().is_some_and(|i| *m < i.start)
+                            && let Some(t) =
+                                self.redate_start(&pk, sid, state, &mut open, ctx, cfg, key)?
+                        {
+                            transitions.push((sid.clone(), t));
+                        }
                         continue;
                     }
                     // Where its run began: every stored open minute of the series in the window.
-                    let near: Vec<(Minute, u64)> = match &all_open {
-                        Some(open) => open
-                            .iter()
-                            .filter(|(e, _)| in_window(*e))
-                            .filter_map(|(e, b)| b.series.get(sid.as_str()).map(|x| (*e, x.count)))
-                            .collect(),
-                        None => {
-                            let earliest = Minute((m.hour() - 1) * MINUTES_PER_HOUR);
-                            let from = first_open.map_or(earliest, |f| f.max(earliest));
-                            if from < *m {
-                                self.minutes_between(&pk, from, m.plus(-1), key)?
-                                    .into_iter()
-                                    .filter_map(|(e, b)| {
-                                        b.series.get(sid.as_str()).map(|x| (e, x.count))
-                                    })
-                                    .collect()
-                            } else {
-                                Vec::new()
-                            }
-                        }
-                    };
+                    let near = OpenMinutes::series_before(open.get(self, &pk, key)?, sid, *m);
                     // The Start record reports the baseline up to now. Following learns the
                     // deferred minutes, so from here only the open ones are unlearned.
                     self.follow(&pk, &mut trail, sid, state, key)?;
@@ -576,6 +592,34 @@ impl<'a> Engine<'a> {
         self.save(&pk, TRAIL_SK, &trail, trail_version, key)?;
         self.put_marker(&marker, key, "processed")?;
         Ok(outcome)
+    }
+
+    /// A later file brought minutes before the Start of `sid`'s open insight: date the Start
+    /// again if its run began there (see `SeriesState::redate_open_start`).
+    #[allow(clippy::too_many_arguments)]
+    fn redate_start(
+        &self,
+        pk: &str,
+        sid: &str,
+        state: &mut SeriesState,
+        open: &mut OpenMinutes,
+        ctx: TrailContext,
+        cfg: &crate::config::DetectorConfig,
+        key: &str,
+    ) -> Result<Option<Transition>, Abort> {
+        let Some(proving) = state.insight.as_ref().map(|i| i.last_hot) else {
+            return Ok(None);
+        };
+        let minutes = open.get(self, pk, key)?;
+        let Some(at) = minutes
+            .iter()
+            .find(|(e, _)| *e == proving)
+            .and_then(|(_, b)| b.series.get(sid))
+        else {
+            return Ok(None);
+        };
+        let earlier = OpenMinutes::series_before(minutes, sid, proving);
+        Ok(state.redate_open_start((proving, at.count), &earlier, &at.attribution, ctx, cfg))
     }
 
     /// Stream the file, classify records and hand the ones that count to `keep` (which says

@@ -56,6 +56,20 @@ fn run_minute(i: usize) -> Vec<Value> {
 /// minute ends; `None`: in one file delivered at 10:34 (its first 20 minutes close as it is
 /// processed). Returns the per-minute counts written.
 fn write_trail(dir: &Path, per_file: Option<usize>) -> BTreeMap<Minute, u64> {
+    let parts: Vec<(usize, usize, String)> = match per_file {
+        None => vec![(0, RUN_MINUTES, "20260109T1034Z".to_string())],
+        Some(n) => (0..RUN_MINUTES.div_ceil(n))
+            .map(|file| {
+                let last = (file * n + n).min(RUN_MINUTES);
+                (file * n, last, format!("20260109T10{last:02}Z"))
+            })
+            .collect(),
+    };
+    write_trail_in(dir, &parts)
+}
+
+/// As [`write_trail`], the run's minutes `from..to` in a file delivered at `stamp`, per part.
+fn write_trail_in(dir: &Path, parts: &[(usize, usize, String)]) -> BTreeMap<Minute, u64> {
     let mut counts = BTreeMap::new();
     let background = |counts: &mut BTreeMap<Minute, u64>, day: u32, hour: u32| {
         let time = format!("2026-01-{day:02}T{hour:02}:30:00Z");
@@ -78,19 +92,9 @@ fn write_trail(dir: &Path, per_file: Option<usize>) -> BTreeMap<Minute, u64> {
             .entry(minute("2026-01-09T10:00:00Z").plus(i as i64))
             .or_insert(0) += RUN_PER_MINUTE as u64;
     }
-    match per_file {
-        None => {
-            let all: Vec<Value> = (0..RUN_MINUTES).flat_map(run_minute).collect();
-            log_key(dir, "20260109T1034Z", "RUNALLAAAAAAAAAA", &all);
-        }
-        Some(n) => {
-            for file in 0..RUN_MINUTES.div_ceil(n) {
-                let last = (file * n + n).min(RUN_MINUTES);
-                let records: Vec<Value> = (file * n..last).flat_map(run_minute).collect();
-                let stamp = format!("20260109T10{last:02}Z");
-                log_key(dir, &stamp, &format!("RUN{file:02}AAAAAAAAAAA"), &records);
-            }
-        }
+    for (file, (from, to, stamp)) in parts.iter().enumerate() {
+        let records: Vec<Value> = (*from..*to).flat_map(run_minute).collect();
+        log_key(dir, stamp, &format!("RUN{file:02}AAAAAAAAAAA"), &records);
     }
     background(&mut counts, 9, 10);
     background(&mut counts, 9, 11);
@@ -169,4 +173,58 @@ fn a_sustained_run_starts_where_the_minute_by_minute_detector_does() {
             "per_file = {per_file:?}: {without:?}"
         );
     }
+}
+
+/// The run's first two minutes arrive after the file that proves it (delivered 10:07, after
+/// minutes 10:02–10:05 delivered 10:06): the Start first written for 10:02 is dated again from
+/// 10:00 and withdrawn, so the insight is the one an ordered delivery gives.
+#[test]
+fn a_run_whose_first_minutes_arrive_last_is_dated_from_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let mut parts = vec![
+        (2, 6, "20260109T1006Z".to_string()),
+        (0, 2, "20260109T1007Z".to_string()),
+    ];
+    for from in (6..RUN_MINUTES).step_by(5) {
+        let to = (from + 5).min(RUN_MINUTES);
+        parts.push((from, to, format!("20260109T10{:02}Z", to + 2)));
+    }
+    write_trail_in(&logs, &parts);
+    let ordered = tempfile::tempdir().unwrap();
+    let ordered_logs = ordered.path().join("logs");
+    write_trail(&ordered_logs, Some(5));
+
+    let records = replay_records(&logs, &dir.path().join("state"), &[]);
+    let got = snapshots(&records);
+    let expected_ordered = snapshots(&replay_records(
+        &ordered_logs,
+        &ordered.path().join("state"),
+        &[],
+    ));
+    let start = minute("2026-01-09T10:00:00Z");
+    assert_eq!(
+        got.len(),
+        2,
+        "one Start (the first withdrawn) and one End: {got:?}"
+    );
+    assert_eq!((got[0].0.as_str(), got[0].1), ("Start", start));
+    assert_eq!(
+        got[1],
+        ("End".to_string(), minute("2026-01-09T10:30:00Z"), 30)
+    );
+    assert_eq!(
+        (expected_ordered[0].1, &expected_ordered[1]),
+        (got[0].1, &got[1]),
+        "the same Start minute and End as the ordered delivery"
+    );
+    // The same insight: one sharedEventID across both deliveries.
+    let ids = |r: &[trail_insights::insight::InsightRecord]| -> Vec<String> {
+        r.iter()
+            .filter(|r| r.series().event_name == "CreateSnapshot")
+            .map(|r| r.shared_event_id.clone())
+            .collect()
+    };
+    let ordered_records = replay_records(&ordered_logs, &ordered.path().join("state2"), &[]);
+    assert_eq!(ids(&records), ids(&ordered_records));
 }
