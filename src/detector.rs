@@ -514,11 +514,10 @@ impl SeriesState {
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> Option<(StartGates, DetectionBaseline)> {
-        let observed = t.0 - ctx.observed_since.0;
-        if observed < i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR {
+        if !warm(t, ctx, cfg) {
             return None;
         }
-        let (alpha, min_count) = if observed < MINUTES_PER_WEEK {
+        let (alpha, min_count) = if t.0 - ctx.observed_since.0 < MINUTES_PER_WEEK {
             (cfg.start_alpha / 100.0, cfg.min_count.saturating_add(2))
         } else {
             (cfg.start_alpha, cfg.min_count)

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::spike::{ACCOUNT, REGION, scope};
 use common::{event, local_aws, runtime, unique, write_log};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -18,8 +19,6 @@ use trail_insights::sink::DirectorySink;
 use trail_insights::store::{EmbeddedStore, StateStore, StoreError, StoreOp, WatchedStore};
 use trail_insights::time::Minute;
 
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
 /// Events in the busy minute, over three files.
 const BUSY: usize = 75_000;
 
@@ -71,11 +70,7 @@ fn run(store: &dyn StateStore, logs: &Path, files: &[PathBuf]) -> u64 {
             o.status
         );
     }
-    let scope = trail_insights::key::TrailScope {
-        org: None,
-        account: ACCOUNT.into(),
-        region: REGION.into(),
-    };
+    let scope = scope();
     let minute = Minute::parse_event_time("2026-01-05T10:00:00Z").unwrap();
     let counts = engine.minute_counts(&scope, minute, minute).unwrap();
     assert_eq!(counts.len(), 1, "one minute");
@@ -127,11 +122,7 @@ fn a_minute_too_busy_for_one_item_is_counted_exactly_on_both_stores() {
     assert_eq!(count, BUSY as u64, "DynamoDB Local");
     // The minute item lists its chunks; nothing holds more than DynamoDB allows.
     let minute = Minute::parse_event_time("2026-01-05T10:00:00Z").unwrap();
-    let pk = trail_insights::engine::trail_pk(&trail_insights::key::TrailScope {
-        org: None,
-        account: ACCOUNT.into(),
-        region: REGION.into(),
-    });
+    let pk = trail_insights::engine::trail_pk(&scope());
     let item = store
         .get(&pk, &trail_insights::engine::minute_sk(minute))
         .unwrap()

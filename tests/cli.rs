@@ -124,12 +124,10 @@ fn help_documents_every_command_and_knob() {
     }
 }
 
-#[test]
-fn lookup_after_a_replay_without_insights_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = |s: &str| dir.path().join(s).to_string_lossy().to_string();
-    std::fs::create_dir_all(p("logs")).unwrap();
-    let o = cli(
+/// `replay <root>/logs --state <root>/state --out <root>/out`.
+fn replay_in(root: &Path) -> Output {
+    let p = |s: &str| root.join(s).to_string_lossy().to_string();
+    cli(
         &[
             "replay",
             &p("logs"),
@@ -139,7 +137,15 @@ fn lookup_after_a_replay_without_insights_says_so() {
             &p("out"),
         ],
         &[],
-    );
+    )
+}
+
+#[test]
+fn lookup_after_a_replay_without_insights_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| dir.path().join(s).to_string_lossy().to_string();
+    std::fs::create_dir_all(p("logs")).unwrap();
+    let o = replay_in(dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let o = cli(&["lookup", "--out", &p("out")], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -350,17 +356,7 @@ fn replay_metrics_lookup_session() {
     );
 
     // A second replay is a no-op.
-    let o = cli(
-        &[
-            "replay",
-            &p("logs"),
-            "--state",
-            &p("state"),
-            "--out",
-            &p("out"),
-        ],
-        &[],
-    );
+    let o = replay_in(dir.path());
     assert!(o.status.success());
     assert!(!String::from_utf8_lossy(&o.stdout).contains("Insights records written"));
 }
