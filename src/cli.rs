@@ -489,6 +489,8 @@ pub struct ReplaySummary {
     pub duplicates: u64,
     pub late: u64,
     pub insights: Vec<InsightRecord>,
+    /// Starts withheld as deploy sessions (not written).
+    pub withheld: usize,
 }
 
 /// Find log files under `paths`, sorted in delivery order (the file name's stamp, then the name).
@@ -588,6 +590,7 @@ impl ReplaySummary {
         self.counted += o.counted;
         self.duplicates += o.duplicates;
         self.late += o.late;
+        self.withheld += o.withheld.len();
         self.insights.extend(o.insights);
     }
 }
@@ -619,6 +622,13 @@ fn print_summary(s: &ReplaySummary) {
         s.insights.len().to_string(),
     ]);
     println!("{t}");
+    if s.withheld > 0 {
+        println!(
+            "{} insight(s) withheld as deploy sessions: one caller drove several APIs above their \
+             usual rate at once (TRAIL_INSIGHTS_LOG=info logs each; DEPLOY_SESSION_APIS=0 reports them).",
+            s.withheld
+        );
+    }
     if !s.insights.is_empty() {
         println!("Insights records written in this run:");
         println!("{}", insights_table(&pair(s.insights.clone())));

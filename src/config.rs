@@ -64,6 +64,9 @@ pub struct Config {
     pub metrics_retention_days: u32,
     /// Records stamped later than their file's delivery by more than this are skipped.
     pub future_tolerance_minutes: u32,
+    /// A Start is withheld when its top caller drove this many APIs (its own included) above
+    /// their usual rate at once: a deploy session (see [`crate::session`]); 0 turns it off.
+    pub deploy_session_apis: usize,
     // ---- extensions beyond AWS (issue 7); all off by default ----
     /// Events left out before counting (`SUPPRESS_*`, `ONLY_EVENT_SOURCES`).
     pub suppression: crate::suppression::Suppression,
@@ -195,6 +198,7 @@ impl Default for Config {
             limits: ReadLimits::default(),
             metrics_retention_days: 15,
             future_tolerance_minutes: 15,
+            deploy_session_apis: 4,
             suppression: Default::default(),
             coverage: Default::default(),
             series_sensitivity: Vec::new(),
@@ -271,6 +275,10 @@ pub const KNOBS: &[(&str, &str)] = &[
     (
         "TAIL_RETURN_WEEKS",
         "bursty series: Start only above their once-in-this-many-weeks minute (default 200; 0 = off)",
+    ),
+    (
+        "DEPLOY_SESSION_APIS",
+        "withhold a Start whose top caller drove this many APIs above their usual rate at once (default 4; 0 = off)",
     ),
     (
         "LATENESS_MINUTES",
@@ -477,6 +485,13 @@ impl Config {
             &mut d.tail_return_weeks,
             |v| (0.0..=1e6).contains(v),
             "between 0 and 1000000",
+        )?;
+        set(
+            s,
+            "DEPLOY_SESSION_APIS",
+            &mut c.deploy_session_apis,
+            |v| *v != 1,
+            "0 (off) or at least 2",
         )?;
         // Lateness is capped at an hour: the baseline used for a decision leaves out the current
         // and the previous hour, which are then never still open when a decision is made.

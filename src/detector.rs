@@ -178,6 +178,10 @@ pub struct OpenInsight {
     /// The sustained rule's sum at Start (0 before the first week).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence: u64,
+    /// Part of a deploy session (see [`crate::session`]): followed as any insight, so its minutes
+    /// stay out of the baseline, but neither its Start nor its End is written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,6 +210,8 @@ pub struct Transition {
     pub replaces: Option<Minute>,
     /// A drop insight (the rate fell far below its baseline), not a spike.
     pub drop: bool,
+    /// Of a withheld insight (a deploy session): decided, not written.
+    pub withheld: bool,
 }
 
 /// What the detector needs to know about the trail as a whole.
@@ -590,6 +596,20 @@ impl SeriesState {
             && unusual(count, self.detection_baseline(t, ctx, cfg).rate, cfg)
     }
 
+    /// Whether `count` events in `minutes` minutes around `t` are far above the series' usual
+    /// rate there: as unlikely as a Start (`START_ALPHA`), after the warm-up.
+    pub fn is_unusual_over(
+        &self,
+        t: Minute,
+        count: u64,
+        minutes: i64,
+        ctx: TrailContext,
+        cfg: &DetectorConfig,
+    ) -> bool {
+        let expected = self.detection_baseline(t, ctx, cfg).rate * minutes.max(1) as f64;
+        warm(t, ctx, cfg) && poisson_tail(count, expected) < cfg.start_alpha
+    }
+
     /// The largest minute of the sustained rule's run up to minute `t` (of `count` events).
     fn run_peak(&self, t: Minute, count: u64, unlearned: Unlearned) -> u64 {
         let h = t.hour();
@@ -719,12 +739,15 @@ impl SeriesState {
         if self.run_through(&candidate, ctx, cfg).0 >= old {
             return None;
         }
+        let withheld = ins.withheld;
         self.insight = None;
         let mut start = self.begin(candidate, attribution, ctx, cfg);
         if let Some(ins) = self.insight.as_mut() {
             ins.evidence = ins.evidence.max(evidence);
+            ins.withheld = withheld;
         }
         start.replaces = Some(old);
+        start.withheld = withheld;
         Some(start)
     }
 
@@ -740,16 +763,21 @@ impl SeriesState {
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> Option<Transition> {
-        let replaces = match &self.insight {
-            Some(ins) if c.t < ins.start => Some(ins.start),
+        let (replaces, withheld) = match &self.insight {
+            Some(ins) if c.t < ins.start => (Some(ins.start), ins.withheld),
             Some(_) => return None,
-            None => None,
+            None => (None, false),
         };
         if !self.meets_start_rule(c.t, c.count, c.unlearned, ctx, cfg) {
             return None;
         }
         let mut start = self.begin(c, attribution, ctx, cfg);
         start.replaces = replaces;
+        // Moved, not new: a withheld insight stays withheld, a reported one reported.
+        start.withheld = withheld;
+        if let Some(ins) = self.insight.as_mut() {
+            ins.withheld = withheld;
+        }
         Some(start)
     }
 
@@ -843,6 +871,7 @@ impl SeriesState {
             attribution: Attribution::default(),
             pending_attribution: Attribution::default(),
             evidence,
+            withheld: false,
         });
         Transition {
             phase: Phase::Start,
@@ -857,6 +886,7 @@ impl SeriesState {
             accepted_as_normal: false,
             replaces: None,
             drop: false,
+            withheld: false,
         }
     }
 
@@ -1016,6 +1046,7 @@ impl SeriesState {
             accepted_as_normal: accept,
             replaces: None,
             drop: false,
+            withheld: ins.withheld,
         })
     }
 

@@ -238,6 +238,7 @@ fn transition(
         accepted_as_normal,
         replaces: None,
         drop: true,
+        withheld: false,
     }
 }
 

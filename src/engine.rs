@@ -11,9 +11,9 @@
 //!    from the insight, so a retry rewrites the same file;
 //! 5. every item write names the version it read; a concurrent writer makes the file retry.
 
-use crate::attribution::Strings;
+use crate::attribution::{Attribution, Strings};
 use crate::config::Config;
-use crate::counting::{FileCounts, IdChunk, MinuteCounts};
+use crate::counting::{FileCounts, IdChunk, MINUTE_ATTRIBUTION_CAPACITY, MinuteCounts};
 use crate::detector::{Phase, SeriesState, TrailContext, Transition, Unlearned};
 use crate::drop::worth_watching;
 use crate::insight::{InsightRecord, insight_file, render, shared_event_id, start_file_key};
@@ -21,6 +21,7 @@ use crate::key::{TrailScope, classify_key};
 use crate::reader::{ReadError, read_records};
 use crate::record::{Ignored, classify_record, fnv1a};
 use crate::series::SeriesKey;
+use crate::session;
 use crate::sink::InsightSink;
 use crate::store::{Item, StateStore, StoreError};
 use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
@@ -184,6 +185,9 @@ pub struct Outcome {
     pub minutes_touched: usize,
     pub series_touched: usize,
     pub insights: Vec<InsightRecord>,
+    /// Starts withheld as part of a deploy session (see [`crate::session`]): series ID and the
+    /// Start's minute.
+    pub withheld: Vec<(String, Minute)>,
 }
 
 impl Outcome {
@@ -199,6 +203,7 @@ impl Outcome {
             minutes_touched: 0,
             series_touched: 0,
             insights: Vec::new(),
+            withheld: Vec::new(),
         }
     }
 }
@@ -584,6 +589,8 @@ impl<'a> Engine<'a> {
         }
         outcome.series_touched = touched_series.len();
 
+        outcome.withheld =
+            self.withhold_sessions(&pk, &trail, &mut series, &mut transitions, key)?;
         outcome.insights = self.emit(&log.scope, &transitions, key)?;
         self.save_series(&pk, &mut trail, series, key)?;
         if trail_version.is_none() {
@@ -592,6 +599,112 @@ impl<'a> Engine<'a> {
         self.save(&pk, TRAIL_SK, &trail, trail_version, key)?;
         self.put_marker(&marker, key, "processed")?;
         Ok(outcome)
+    }
+
+    /// Withhold the new Starts that are part of a deploy session (see [`crate::session`]), with
+    /// whatever else this unit of work decided for the same insights. Returns them.
+    ///
+    /// A Start that moves a reported one keeps it reported, so it is not judged again.
+    fn withhold_sessions(
+        &self,
+        pk: &str,
+        trail: &TrailState,
+        series: &mut SeriesCache,
+        transitions: &mut [(String, Transition)],
+        key: &str,
+    ) -> Result<Vec<(String, Minute)>, Abort> {
+        let min_apis = self.config.deploy_session_apis;
+        let Some(ctx) = context(trail) else {
+            return Ok(Vec::new());
+        };
+        let judged = |t: &Transition| {
+            t.phase == Phase::Start && !t.withheld && !t.drop && t.replaces.is_none()
+        };
+        let windows: Vec<(Minute, Minute)> = transitions
+            .iter()
+            .filter(|(_, t)| judged(t))
+            .map(|(_, t)| session::window(t.start, t.start.plus(t.insight_duration - 1)))
+            .collect();
+        let (Some(from), Some(to)) = (
+            windows.iter().map(|w| w.0).min(),
+            windows.iter().map(|w| w.1).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        if min_apis == 0 {
+            return Ok(Vec::new());
+        }
+        let minutes = self.minutes_between(pk, from, to, key)?;
+        let mut withheld = Vec::new();
+        for i in 0..transitions.len() {
+            let (sid, t) = &transitions[i];
+            if !judged(t) {
+                continue;
+            }
+            let (Some(own), Some((caller, _))) = (
+                SeriesKey::from_id(sid),
+                t.insight_attribution.callers.first(),
+            ) else {
+                continue;
+            };
+            let (sid, start, caller) = (sid.clone(), t.start, caller.clone());
+            let (from, to) = session::window(start, start.plus(t.insight_duration - 1));
+            // The other series in the window: who led each there, and whether its events there
+            // are far above its usual rate (a state is read only for those this caller led).
+            let mut window: BTreeMap<&str, (u64, Attribution)> = BTreeMap::new();
+            for (_, bucket) in minutes.iter().filter(|(m, _)| (from..=to).contains(m)) {
+                for (other, s) in bucket.series.iter().filter(|(other, _)| **other != sid) {
+                    let (sum, attribution) = window.entry(other.as_str()).or_default();
+                    *sum += s.count;
+                    attribution.merge(&s.attribution, MINUTE_ATTRIBUTION_CAPACITY);
+                }
+            }
+            let mut seen: Vec<(SeriesKey, Option<String>, bool)> = Vec::new();
+            for (other, (sum, attribution)) in window {
+                let Some(other_key) = SeriesKey::from_id(other) else {
+                    continue;
+                };
+                let top = attribution
+                    .callers
+                    .top(1)
+                    .into_iter()
+                    .next()
+                    .map(|(c, _)| c);
+                let unusual = top.as_ref() == Some(&caller) && {
+                    let cfg = self.config.detector_for(other);
+                    let state = series.get(self, pk, other, key)?;
+                    state.is_unusual_over(start, sum, to.0 - from.0 + 1, ctx, cfg)
+                };
+                seen.push((other_key, top, unusual));
+            }
+            let observations = seen.iter().map(|(k, top, unusual)| session::Observation {
+                series: k,
+                top_caller: top.as_deref(),
+                unusual: *unusual,
+            });
+            let Some(found) = session::deploy_session(&own, &caller, observations, min_apis) else {
+                continue;
+            };
+            tracing::info!(
+                key,
+                series = %own.label(),
+                start = %start.to_rfc3339(),
+                caller = %found.caller,
+                other_apis = ?found.other_apis,
+                "insight withheld: deploy session"
+            );
+            withheld.push((sid.clone(), start));
+            for (s, t) in transitions.iter_mut() {
+                if *s == sid && t.start == start {
+                    t.withheld = true;
+                }
+            }
+            let state = series.get(self, pk, &sid, key)?;
+            if let Some(ins) = state.insight.as_mut().filter(|ins| ins.start == start) {
+                ins.withheld = true;
+            }
+        }
+        Ok(withheld)
     }
 
     /// A later file brought minutes before the Start of `sid`'s open insight: date the Start
@@ -877,6 +990,9 @@ impl<'a> Engine<'a> {
             let Some(series) = SeriesKey::from_id(sid) else {
                 continue;
             };
+            if t.withheld {
+                continue; // a deploy session's: logged when it was withheld
+            }
             if let Some(old) = t.replaces {
                 let old_key = start_file_key(scope, &series, old);
                 self.sink.delete(&old_key).map_err(|e| {

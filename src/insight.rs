@@ -351,6 +351,7 @@ mod tests {
             accepted_as_normal: false,
             replaces: None,
             drop: false,
+            withheld: false,
         }
     }
 

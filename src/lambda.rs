@@ -260,6 +260,7 @@ impl App {
             minutes_touched = outcome.minutes_touched,
             series_touched = outcome.series_touched,
             insights = outcome.insights.len(),
+            withheld = outcome.withheld.len(),
             duration_ms = ms,
             read_capacity_units = rcu,
             write_capacity_units = wcu,
@@ -449,7 +450,8 @@ pub fn emf(o: &Outcome, status: &str, duration_ms: u64, rcu: f64, wcu: f64) -> S
                 "Dimensions": [["Status"]],
                 "Metrics": [
                     metric("Objects", "Count"), metric("Events", "Count"), metric("CountedEvents", "Count"),
-                    metric("SeriesTouched", "Count"), metric("Insights", "Count"), metric("Duration", "Milliseconds"),
+                    metric("SeriesTouched", "Count"), metric("Insights", "Count"), metric("InsightsWithheld", "Count"),
+                    metric("Duration", "Milliseconds"),
                     metric("ReadCapacityUnits", "Count"), metric("WriteCapacityUnits", "Count"),
                 ]
             }]
@@ -460,6 +462,7 @@ pub fn emf(o: &Outcome, status: &str, duration_ms: u64, rcu: f64, wcu: f64) -> S
         "CountedEvents": o.counted,
         "SeriesTouched": o.series_touched,
         "Insights": o.insights.len(),
+        "InsightsWithheld": o.withheld.len(),
         "Duration": duration_ms,
         "ReadCapacityUnits": rcu,
         "WriteCapacityUnits": wcu,
@@ -551,6 +554,7 @@ mod tests {
             minutes_touched: 4,
             series_touched: 7,
             insights: Vec::new(),
+            withheld: vec![("s".into(), Minute(1)), ("t".into(), Minute(2))],
         };
         let line: serde_json::Value =
             serde_json::from_str(&emf(&o, "processed", 42, 2.5, 9.0)).unwrap();
@@ -564,6 +568,7 @@ mod tests {
             ("CountedEvents", 100.0),
             ("SeriesTouched", 7.0),
             ("Insights", 0.0),
+            ("InsightsWithheld", 2.0),
             ("Duration", 42.0),
             ("ReadCapacityUnits", 2.5),
             ("WriteCapacityUnits", 9.0),

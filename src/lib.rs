@@ -63,6 +63,7 @@ pub mod plot;
 pub mod reader;
 pub mod record;
 pub mod series;
+pub mod session;
 pub mod sink;
 pub mod store;
 pub mod suppression;

@@ -15,11 +15,7 @@ use trail_insights::time::Minute;
 
 /// Replay `logs` with `settings`; the number of insights and the storm minute's stored count.
 fn run(logs: &std::path::Path, settings: &[(&str, &str)]) -> (usize, Value) {
-    let env: Vec<(String, String)> = settings
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let config = Config::load_from(None, &env).unwrap();
+    let config = common::config_from(settings);
     let work = tempfile::tempdir().unwrap();
     let (state, out) = (work.path().join("state"), work.path().join("out"));
     replay(&[logs.to_path_buf()], &state, &out, config, true, false).unwrap();

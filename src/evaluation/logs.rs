@@ -3,7 +3,7 @@
 //! delivered in five-minute files after a lognormal delay (median about 5 minutes), a few files
 //! are late by up to an hour, and a few events are duplicated (same `eventID`), as CloudTrail does.
 
-use super::traffic::Traffic;
+use super::traffic::{DEPLOY_AGENT, Traffic, deploy_caller};
 use crate::log_file;
 use crate::time::Minute;
 use anyhow::{Context, Result};
@@ -74,13 +74,22 @@ pub fn write(traffic: &Traffic, dir: &Path, seed: u64) -> Result<Written> {
                 if total == 0 {
                     continue;
                 }
+                let session = s.session.get(&i).map_or(0, |&c| u64::from(c));
                 for k in 0..total {
                     let injected = k >= u64::from(s.normal[i]);
                     let caller = match intruder.get(&(si, minute.0)) {
                         Some(c) if injected => format!("{c}/session"),
-                        _ => s.callers.choose(&mut rng).cloned().unwrap_or_default(),
+                        _ => {
+                            let usual = s.callers.choose(&mut rng).cloned().unwrap_or_default();
+                            if k < session {
+                                deploy_caller(account)
+                            } else {
+                                usual
+                            }
+                        }
                     };
                     let agent = s.agents.choose(&mut rng).map_or("", |a| a.as_str());
+                    let agent = if k < session { DEPLOY_AGENT } else { agent };
                     let record = render(s, account, minute, &caller, agent, &mut rng);
                     if rng.random_bool(DUPLICATE_P) {
                         batch.push(record.clone());

@@ -10,6 +10,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Poisson};
+use std::collections::BTreeMap;
 
 /// What to generate. The same scenario and seed give the same traffic.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +124,10 @@ pub struct Series {
     pub agents: Vec<String>,
     /// Benign events per minute, from the scenario's start.
     pub normal: Vec<u16>,
+    /// Of `normal`, the events of the account's Terraform sessions per minute: they are made by
+    /// the account's deploy identity ([`deploy_caller`]) with Terraform's user agent, as a real
+    /// pipeline's are, not by the series' usual callers.
+    pub session: BTreeMap<usize, u16>,
     /// Injected events per minute (zero outside injections).
     pub injected: Vec<u16>,
 }
@@ -285,6 +290,14 @@ const AGENTS: &[&str] = &[
     "console.amazonaws.com",
 ];
 
+/// The identity an account's Terraform sessions run as (one pipeline role, as in real accounts).
+pub fn deploy_caller(account: &str) -> String {
+    format!("arn:aws:sts::{account}:assumed-role/TerraformDeploy/ci-pipeline")
+}
+
+/// The user agent of the Terraform sessions' calls.
+pub const DEPLOY_AGENT: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io)";
+
 /// Generate the scenario's traffic. Deterministic for the scenario (seed included).
 pub fn generate(scenario: &Scenario) -> Traffic {
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed);
@@ -414,6 +427,7 @@ fn make_series(
     };
     let rate = draw_rate(rng, scenario.max_rate);
     let mut normal = vec![0u16; n];
+    let mut session: BTreeMap<usize, u16> = BTreeMap::new();
     let phase = rng.random_range(0.0..24.0);
     let amplitude = rng.random_range(0.0..0.6);
     let diurnal = |i: usize| {
@@ -533,6 +547,9 @@ fn make_series(
                     let per_minute = rng.random_range(1..=6u64);
                     for m in 0..len {
                         add(&mut normal, at + m, per_minute);
+                        if at + m < n {
+                            *session.entry(at + m).or_default() += per_minute as u16;
+                        }
                     }
                 }
             }
@@ -553,6 +570,7 @@ fn make_series(
         callers,
         agents,
         normal,
+        session,
         injected: vec![0; n],
     }
 }

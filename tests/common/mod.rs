@@ -225,6 +225,15 @@ pub fn storm_trail(dir: &Path) -> Vec<String> {
     keys
 }
 
+/// The configuration `settings` give, as the environment would give them.
+pub fn config_from(settings: &[(&str, &str)]) -> trail_insights::config::Config {
+    let env: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    trail_insights::config::Config::load_from(None, &env).unwrap()
+}
+
 /// Replay `logs` into `state` (Insights under `state.out`) with `settings` given as the
 /// environment would give them; every record written, Start before End per insight.
 pub fn replay_records(
@@ -232,11 +241,7 @@ pub fn replay_records(
     state: &Path,
     settings: &[(&str, &str)],
 ) -> Vec<trail_insights::insight::InsightRecord> {
-    let env: Vec<(String, String)> = settings
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let config = trail_insights::config::Config::load_from(None, &env).unwrap();
+    let config = config_from(settings);
     let out = state.with_extension("out");
     trail_insights::cli::replay(&[logs.to_path_buf()], state, &out, config, true, false).unwrap();
     if !out.exists() {

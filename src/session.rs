@@ -1,0 +1,125 @@
+//! Deploy sessions: one identity driving several APIs above their usual rate at the same time,
+//! as a Terraform or CDK run does when it creates, reads and tags resources. By each API's own
+//! counts such a burst is a spike, and every API it touches would get an insight; but its cause is
+//! a single, routine activity. A Start whose top caller drove at least `DEPLOY_SESSION_APIS` APIs
+//! (its own included) above their usual rate within [`SESSION_WINDOW_MINUTES`] of its run is
+//! withheld: logged with the evidence, not written.
+//!
+//! A runaway script on one API is still reported (one API is not a session), and so is a spike
+//! whose top caller is anyone else. The cost: several APIs spiking together from one identity,
+//! which an intruder enumerating with stolen credentials also does, are withheld too. Set
+//! `DEPLOY_SESSION_APIS=0` to report them.
+
+use crate::series::SeriesKey;
+use crate::time::Minute;
+use std::collections::BTreeSet;
+
+/// How far before the run's first minute and after its proving minute other APIs' minutes count
+/// as the same session.
+pub const SESSION_WINDOW_MINUTES: i64 = 5;
+
+/// What another series did in one minute of the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation<'a> {
+    pub series: &'a SeriesKey,
+    /// The caller with the most events in that series and minute.
+    pub top_caller: Option<&'a str>,
+    /// The minute was above the series' usual rate (by the End rule).
+    pub unusual: bool,
+}
+
+/// Why a Start is withheld: the caller and the other APIs it drove in the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploySession {
+    pub caller: String,
+    /// `eventSource:eventName` of the other APIs, sorted.
+    pub other_apis: Vec<String>,
+}
+
+/// The minutes, around a run of `series` from `start` to `proving`, that the session rule reads.
+pub fn window(start: Minute, proving: Minute) -> (Minute, Minute) {
+    (
+        start.plus(-SESSION_WINDOW_MINUTES),
+        proving.plus(SESSION_WINDOW_MINUTES),
+    )
+}
+
+/// Whether a Start of `series`, whose top caller is `caller`, is part of a deploy session, given
+/// what the account's other series did in the window. `min_apis` counts APIs (an API's call-rate
+/// and error-rate series are one API), the Start's own included; 0 turns the rule off.
+pub fn deploy_session<'a>(
+    series: &SeriesKey,
+    caller: &str,
+    others: impl IntoIterator<Item = Observation<'a>>,
+    min_apis: usize,
+) -> Option<DeploySession> {
+    if min_apis == 0 {
+        return None;
+    }
+    let api = |k: &SeriesKey| format!("{}:{}", k.event_source, k.event_name);
+    let own = api(series);
+    let other_apis: BTreeSet<String> = others
+        .into_iter()
+        .filter(|o| o.unusual && o.top_caller == Some(caller))
+        .map(|o| api(o.series))
+        .filter(|a| *a != own)
+        .collect();
+    (other_apis.len() + 1 >= min_apis).then(|| DeploySession {
+        caller: caller.to_string(),
+        other_apis: other_apis.into_iter().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen<'a>(series: &'a SeriesKey, caller: &'a str, unusual: bool) -> Observation<'a> {
+        Observation {
+            series,
+            top_caller: Some(caller),
+            unusual,
+        }
+    }
+
+    #[test]
+    fn many_apis_from_one_caller_are_a_session() {
+        let own = SeriesKey::call_rate("ec2.amazonaws.com", "CreateTags");
+        let keys: Vec<SeriesKey> = ["CreateVpc", "CreateSubnet", "CreateRouteTable"]
+            .iter()
+            .map(|n| SeriesKey::call_rate("ec2.amazonaws.com", n))
+            .collect();
+        let tf = "arn:aws:sts::1:assumed-role/Deploy/ci";
+        let found = deploy_session(&own, tf, keys.iter().map(|k| seen(k, tf, true)), 4);
+        assert_eq!(
+            found.map(|s| s.other_apis.len()),
+            Some(3),
+            "three other APIs plus its own make four"
+        );
+        assert!(deploy_session(&own, tf, keys.iter().map(|k| seen(k, tf, true)), 5).is_none());
+        assert!(deploy_session(&own, tf, keys.iter().map(|k| seen(k, tf, true)), 0).is_none());
+    }
+
+    #[test]
+    fn usual_minutes_other_callers_and_the_same_api_do_not_count() {
+        let own = SeriesKey::call_rate("ec2.amazonaws.com", "CreateTags");
+        let own_errors = SeriesKey::error_rate("ec2.amazonaws.com", "CreateTags", "AccessDenied");
+        let a = SeriesKey::call_rate("ec2.amazonaws.com", "CreateVpc");
+        let b = SeriesKey::call_rate("ec2.amazonaws.com", "CreateSubnet");
+        let c = SeriesKey::call_rate("iam.amazonaws.com", "PassRole");
+        let tf = "arn:aws:sts::1:assumed-role/Deploy/ci";
+        let others = [
+            seen(&own_errors, tf, true),
+            seen(&a, tf, false),
+            seen(&b, "arn:aws:sts::1:assumed-role/Admin/x", true),
+            seen(&c, tf, true),
+            seen(&c, tf, true),
+        ];
+        let found = deploy_session(&own, tf, others, 2);
+        assert_eq!(
+            found.map(|s| s.other_apis),
+            Some(vec!["iam.amazonaws.com:PassRole".to_string()])
+        );
+        assert!(deploy_session(&own, tf, others, 3).is_none());
+    }
+}

@@ -1,0 +1,148 @@
+//! Deploy sessions on real log files through `replay`: one identity driving six APIs far above
+//! their usual rate in the same minute (a Terraform run) is withheld, Start and End, unless
+//! `DEPLOY_SESSION_APIS` says otherwise; the same bursts from six different callers, a runaway on
+//! one API by the deploy identity, and a session of fewer APIs than the setting are reported.
+
+mod common;
+
+use common::{event, log_key};
+use serde_json::Value;
+use std::path::Path;
+use trail_insights::cli::{ReplaySummary, replay};
+use trail_insights::config::Config;
+
+const DEPLOY: &str = "arn:aws:sts::123456789012:assumed-role/TerraformDeploy/ci";
+
+const APIS: &[(&str, &str)] = &[
+    ("ec2.amazonaws.com", "CreateVpc"),
+    ("ec2.amazonaws.com", "CreateSubnet"),
+    ("ec2.amazonaws.com", "CreateRouteTable"),
+    ("ec2.amazonaws.com", "CreateSecurityGroup"),
+    ("iam.amazonaws.com", "CreateRole"),
+    ("s3.amazonaws.com", "CreateBucket"),
+];
+
+/// A trail observed since 2026-01-01, then 20 calls in the minute 2026-01-09T10:00 to each of
+/// `apis`, the i-th made by `caller(i)`; a last file closes the minute.
+fn trail(dir: &Path, apis: &[(&str, &str)], caller: impl Fn(usize) -> String) {
+    let quiet = |t: &str, id: &str| {
+        event(
+            t,
+            "sts.amazonaws.com",
+            "AssumeRole",
+            false,
+            None,
+            DEPLOY,
+            id,
+        )
+    };
+    log_key(
+        dir,
+        "20260101T0005Z",
+        "SESSION0000000001",
+        &[quiet("2026-01-01T00:00:00Z", "q-1")],
+    );
+    let burst: Vec<Value> = apis
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (source, name))| {
+            let arn = caller(i);
+            (0..20).map(move |k| {
+                let t = format!("2026-01-09T10:00:{:02}Z", k * 3);
+                event(&t, source, name, false, None, &arn, &format!("b-{i}-{k}"))
+            })
+        })
+        .collect();
+    log_key(dir, "20260109T1005Z", "SESSION0000000002", &burst);
+    log_key(
+        dir,
+        "20260109T1040Z",
+        "SESSION0000000003",
+        &[quiet("2026-01-09T10:35:00Z", "q-2")],
+    );
+}
+
+/// Replay `dir` with `settings`: the summary and the series that got an insight (Start and End).
+fn run(dir: &Path, settings: &[(&str, &str)]) -> (ReplaySummary, Vec<String>) {
+    let config = common::config_from(settings);
+    let work = tempfile::tempdir().unwrap();
+    let (state, out) = (work.path().join("state"), work.path().join("out"));
+    let summary = replay(&[dir.to_path_buf()], &state, &out, config, true, false).unwrap();
+    let mut names: Vec<String> = Vec::new();
+    for pair in trail_insights::cli::lookup(&out).unwrap() {
+        let (start, end) = (pair.start.unwrap(), pair.end.unwrap());
+        let name = start.insight_details.event_name;
+        assert_eq!(name, end.insight_details.event_name);
+        names.push(name);
+    }
+    names.sort();
+    (summary, names)
+}
+
+fn all_names(apis: &[(&str, &str)]) -> Vec<String> {
+    let mut names: Vec<String> = apis.iter().map(|(_, n)| n.to_string()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn one_caller_on_many_apis_at_once_is_withheld() {
+    let dir = tempfile::tempdir().unwrap();
+    trail(dir.path(), APIS, |_| DEPLOY.to_string());
+
+    let (summary, names) = run(dir.path(), &[]);
+    assert_eq!(
+        names,
+        Vec::<String>::new(),
+        "default: the session is withheld"
+    );
+    assert_eq!(summary.withheld, APIS.len(), "each API's Start is withheld");
+    assert!(summary.insights.is_empty(), "no Start and no End written");
+
+    for setting in ["0", "7"] {
+        let (summary, names) = run(dir.path(), &[("DEPLOY_SESSION_APIS", setting)]);
+        assert_eq!(names, all_names(APIS), "DEPLOY_SESSION_APIS={setting}");
+        assert_eq!(summary.withheld, 0);
+    }
+    let (summary, names) = run(dir.path(), &[("DEPLOY_SESSION_APIS", "6")]);
+    assert_eq!(
+        (summary.withheld, names),
+        (APIS.len(), Vec::new()),
+        "6 of 6 APIs"
+    );
+}
+
+#[test]
+fn the_same_bursts_from_different_callers_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    trail(dir.path(), APIS, |i| {
+        format!("arn:aws:sts::123456789012:assumed-role/App{i}/x")
+    });
+    let (summary, names) = run(dir.path(), &[]);
+    assert_eq!(names, all_names(APIS));
+    assert_eq!(summary.withheld, 0);
+}
+
+#[test]
+fn a_runaway_on_one_api_or_a_few_is_reported() {
+    for apis in [&APIS[..1], &APIS[..3]] {
+        let dir = tempfile::tempdir().unwrap();
+        trail(dir.path(), apis, |_| DEPLOY.to_string());
+        let (summary, names) = run(dir.path(), &[]);
+        assert_eq!(
+            names,
+            all_names(apis),
+            "{} APIs (the default needs 4)",
+            apis.len()
+        );
+        assert_eq!(summary.withheld, 0);
+    }
+}
+
+#[test]
+fn the_setting_is_checked() {
+    let env = vec![("DEPLOY_SESSION_APIS".to_string(), "1".to_string())];
+    let err = Config::load_from(None, &env).unwrap_err().to_string();
+    assert!(err.contains("DEPLOY_SESSION_APIS"), "{err}");
+    assert_eq!(Config::default().deploy_session_apis, 4);
+}
