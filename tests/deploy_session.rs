@@ -2,14 +2,19 @@
 //! their usual rate in the same minute (a Terraform run) is withheld, Start and End, unless
 //! `DEPLOY_SESSION_APIS` says otherwise; the same bursts from six different callers, a runaway on
 //! one API by the deploy identity, and a session of fewer APIs than the setting are reported.
+//! The rule reads other series' minutes and states from the store, so it runs on DynamoDB Local
+//! too.
 
 mod common;
 
-use common::{event, log_key};
+use common::{event, local_aws, log_key, runtime, unique};
 use serde_json::Value;
 use std::path::Path;
-use trail_insights::cli::{ReplaySummary, replay};
+use trail_insights::aws::dynamo::{DynamoStore, create_table};
+use trail_insights::cli::{ReplaySummary, find_log_files, replay};
 use trail_insights::config::Config;
+use trail_insights::engine::Engine;
+use trail_insights::sink::DirectorySink;
 
 const DEPLOY: &str = "arn:aws:sts::123456789012:assumed-role/TerraformDeploy/ci";
 
@@ -145,4 +150,51 @@ fn the_setting_is_checked() {
     let err = Config::load_from(None, &env).unwrap_err().to_string();
     assert!(err.contains("DEPLOY_SESSION_APIS"), "{err}");
     assert_eq!(Config::default().deploy_session_apis, 4);
+}
+
+/// Process `dir`'s files through the engine on DynamoDB Local, then flush: the Starts withheld
+/// and the Insights records written.
+fn on_dynamodb(dir: &Path) -> (usize, usize) {
+    let rt = runtime();
+    let table = unique("deploy-session");
+    let client = rt.block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        create_table(&client, &table).await.unwrap();
+        client
+    });
+    let store = DynamoStore::new(client, &table, rt.handle().clone(), 15);
+    let out = tempfile::tempdir().unwrap();
+    let sink = DirectorySink {
+        root: out.path().to_path_buf(),
+    };
+    let engine = Engine::new(Config::default(), &store, &sink);
+    let (mut withheld, mut records) = (0, 0);
+    for (key, path) in find_log_files(&[dir.to_path_buf()]).unwrap() {
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(std::fs::File::open(&path)?))
+        };
+        let o = engine.process(&key, &key, &open).unwrap();
+        withheld += o.withheld.len();
+        records += o.insights.len();
+    }
+    records += engine.flush().unwrap().len();
+    (withheld, records)
+}
+
+#[test]
+fn on_dynamodb_local_the_session_is_withheld_and_other_callers_are_not() {
+    local_aws();
+    let session = tempfile::tempdir().unwrap();
+    trail(session.path(), APIS, |_| DEPLOY.to_string());
+    assert_eq!(on_dynamodb(session.path()), (APIS.len(), 0));
+    let callers = tempfile::tempdir().unwrap();
+    trail(callers.path(), APIS, |i| {
+        format!("arn:aws:sts::123456789012:assumed-role/App{i}/x")
+    });
+    assert_eq!(
+        on_dynamodb(callers.path()),
+        (0, 2 * APIS.len()),
+        "a Start and an End per API"
+    );
 }

@@ -42,6 +42,11 @@ pub struct Evaluation {
     pub config: DetectorConfig,
     /// Ours end to end (files → engine → Insights files), unless skipped.
     pub end_to_end: Option<Score>,
+    /// The end-to-end run's predictions plus the Starts it withheld as deploy sessions: what
+    /// writing them too would have scored.
+    pub with_withheld: Option<Score>,
+    /// Starts the end-to-end run withheld as deploy sessions.
+    pub withheld: usize,
     pub end_to_end_seconds: f64,
     /// Ours and the references at their customary settings, on counts.
     pub headline: Vec<MethodResult>,
@@ -51,7 +56,17 @@ pub struct Evaluation {
     pub presets: Vec<(&'static str, Score)>,
     /// This configuration on the same scenario generated with other seeds, on counts: how much
     /// the numbers owe to one draw of the traffic.
-    pub other_seeds: Vec<(u64, Score)>,
+    pub other_seeds: Vec<OtherSeed>,
+}
+
+/// The configuration on the scenario drawn with another seed.
+#[derive(Debug)]
+pub struct OtherSeed {
+    pub seed: u64,
+    /// The detector fed minute by minute.
+    pub counts: Score,
+    /// End to end through log files, when the evaluation replays.
+    pub end_to_end: Option<Score>,
 }
 
 /// Generate `scenario`, write its log files under `dir/logs`, replay them into `dir/state`
@@ -66,9 +81,13 @@ pub fn evaluate(
     let clock = Instant::now();
     let traffic = traffic::generate(scenario);
     let warmup = config.detector.warmup_hours;
+    let mut with_withheld = None;
+    let mut withheld = 0;
     let (e2e, end_to_end_seconds, events, files) = if replay {
-        let (score, seconds, events, files) = replay_scenario(&traffic, config, dir)?;
-        (Some(score), seconds, events, files)
+        let run = replay_scenario(&traffic, config, dir)?;
+        with_withheld = Some(run.with_withheld);
+        withheld = run.withheld;
+        (Some(run.score), run.seconds, run.events, run.files)
     } else {
         let events = traffic
             .series
@@ -111,18 +130,40 @@ pub fn evaluate(
         ))
         .map(|(name, r)| (name, r.score))
         .collect();
-    let other_seeds = (1..=OTHER_SEEDS)
-        .map(|k| {
-            let seed = scenario.seed + k;
-            let other = traffic::generate(&Scenario {
-                seed,
-                ..scenario.clone()
-            });
-            let ours = Method::Ours(config.detector.clone());
-            let p = methods::detect(&other, &ours, warmup);
-            (seed, score::score(&other, &p, warmup))
-        })
-        .collect();
+    // Each other seed on counts and, with `replay`, end to end too (one thread per seed: the
+    // replays are the slow part).
+    let other_seeds = std::thread::scope(|scope| {
+        let runs: Vec<_> = (1..=OTHER_SEEDS)
+            .map(|k| {
+                let seed = scenario.seed + k;
+                scope.spawn(move || -> Result<OtherSeed> {
+                    let other = traffic::generate(&Scenario {
+                        seed,
+                        ..scenario.clone()
+                    });
+                    let ours = Method::Ours(config.detector.clone());
+                    let p = methods::detect(&other, &ours, warmup);
+                    let end_to_end = if replay {
+                        let seed_dir = dir.join(format!("seed-{seed}"));
+                        Some(replay_scenario(&other, config, &seed_dir)?.score)
+                    } else {
+                        None
+                    };
+                    Ok(OtherSeed {
+                        seed,
+                        counts: score::score(&other, &p, warmup),
+                        end_to_end,
+                    })
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("an other-seed run panicked"))?
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
     eprintln!(
         "[evaluate] scored {} settings in {:.1} s in all",
         headline.len() + sweep.len() + 3,
@@ -135,6 +176,8 @@ pub fn evaluate(
         config: config.detector.clone(),
         traffic,
         end_to_end: e2e,
+        with_withheld,
+        withheld,
         end_to_end_seconds,
         headline,
         sweep,
@@ -175,11 +218,17 @@ fn run_all(traffic: &Traffic, warmup: u32, methods: Vec<Method>) -> Vec<MethodRe
 }
 
 /// Write the traffic as log files and replay them: (score, seconds, events, files).
-fn replay_scenario(
-    traffic: &Traffic,
-    config: &Config,
-    dir: &Path,
-) -> Result<(Score, f64, u64, usize)> {
+/// What the end-to-end run measured.
+struct Replayed {
+    score: Score,
+    with_withheld: Score,
+    withheld: usize,
+    seconds: f64,
+    events: u64,
+    files: usize,
+}
+
+fn replay_scenario(traffic: &Traffic, config: &Config, dir: &Path) -> Result<Replayed> {
     let clock = Instant::now();
     let logs_dir = dir.join("logs");
     if logs_dir.exists() {
@@ -197,24 +246,36 @@ fn replay_scenario(
         clock.elapsed().as_secs_f64()
     );
     let replay_clock = Instant::now();
-    let predictions = end_to_end(traffic, &logs_dir, dir, config)?;
+    let (predictions, withheld) = end_to_end(traffic, &logs_dir, dir, config)?;
     let seconds = replay_clock.elapsed().as_secs_f64();
     eprintln!(
-        "[evaluate] replayed end to end in {seconds:.1} s: {} insights",
-        predictions.len()
+        "[evaluate] replayed end to end in {seconds:.1} s: {} insights, {} withheld as deploy \
+         sessions",
+        predictions.len(),
+        withheld.len()
     );
-    let score = score::score(traffic, &predictions, config.detector.warmup_hours);
-    Ok((score, seconds, written.events, written.files.len()))
+    let warmup = config.detector.warmup_hours;
+    let score = score::score(traffic, &predictions, warmup);
+    let all: Vec<Prediction> = predictions.into_iter().chain(withheld.clone()).collect();
+    Ok(Replayed {
+        score,
+        with_withheld: score::score(traffic, &all, warmup),
+        withheld: withheld.len(),
+        seconds,
+        events: written.events,
+        files: written.files.len(),
+    })
 }
 
 /// Replay the files through the engine exactly as `replay` does, noting which file's delivery
-/// wrote each Start, then read the Insights files back as predictions.
+/// wrote each Start, then read the Insights files back as predictions. Also returns the Starts
+/// withheld as deploy sessions, as one-minute predictions.
 pub fn end_to_end(
     traffic: &Traffic,
     logs_dir: &Path,
     dir: &Path,
     config: &Config,
-) -> Result<Vec<Prediction>> {
+) -> Result<(Vec<Prediction>, Vec<Prediction>)> {
     let state = dir.join("state");
     let out = dir.join("insights");
     for d in [&state, &out] {
@@ -227,6 +288,7 @@ pub fn end_to_end(
     let sink = DirectorySink { root: out.clone() };
     let engine = Engine::new(config.clone(), &store, &sink);
     let mut emitted: HashMap<String, Minute> = HashMap::new();
+    let mut withheld_starts: Vec<(String, String, Minute, Minute)> = Vec::new();
     for (key, path) in &files {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(std::fs::File::open(path)?))
@@ -234,7 +296,12 @@ pub fn end_to_end(
         let outcome = engine
             .process(key, key, &open)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let delivered = classify_key(key).map(|k| k.delivered).unwrap_or(Minute(0));
+        let log = classify_key(key).ok();
+        let delivered = log.as_ref().map_or(Minute(0), |k| k.delivered);
+        let account = log.map(|k| k.scope.account).unwrap_or_default();
+        for (sid, start) in &outcome.withheld {
+            withheld_starts.push((account.clone(), sid.clone(), *start, delivered));
+        }
         for r in outcome.insights.iter().filter(|r| is_start(r)) {
             emitted
                 .entry(r.shared_event_id.clone())
@@ -249,9 +316,22 @@ pub fn end_to_end(
         .enumerate()
         .map(|(i, s)| ((s.account.clone(), s.key.id()), i))
         .collect();
+    let withheld = withheld_starts
+        .into_iter()
+        .filter_map(|(account, sid, start, delivered)| {
+            let series = *index.get(&(account, sid))?;
+            Some(Prediction {
+                series,
+                start,
+                end: start.plus(1),
+                emitted: Some(delivered),
+                top_callers: Vec::new(),
+            })
+        })
+        .collect();
     let mut predictions = Vec::new();
     if !out.exists() {
-        return Ok(predictions);
+        return Ok((predictions, withheld));
     }
     for p in lookup(&out)? {
         let Some(r) = p.start.as_ref().or(p.end.as_ref()) else {
@@ -282,7 +362,7 @@ pub fn end_to_end(
             top_callers,
         });
     }
-    Ok(predictions)
+    Ok((predictions, withheld))
 }
 
 fn is_start(r: &InsightRecord) -> bool {

@@ -132,8 +132,8 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
              and {} events during the insight (by pattern: {}). By its own series' counts, each \
              of these is what the recall target asks us to report; Terraform sessions, for one, \
              call each API a few times a minute for several minutes where it is called a few \
-             times a day (on many APIs at once, which one series does not see). The others: {} \
-             per series-week.\n",
+             times a day (on many APIs at once from one role, which is what the deploy-session \
+             rule below looks for). The others: {} per series-week.\n",
             sc.false_overall.false_insights,
             spike_like,
             TARGET_RATIO,
@@ -146,13 +146,45 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
             rate(&rest),
         );
     }
+    if let (Some(sc), Some(all)) = (&e.end_to_end, &e.with_withheld) {
+        let by_pattern: Vec<String> = all
+            .false_by_pattern
+            .iter()
+            .filter_map(|(p, r)| {
+                let before = sc.false_by_pattern.get(p).map_or(0, |b| b.false_insights);
+                (r.false_insights > before).then(|| format!("{p} {}", r.false_insights - before))
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "*Deploy sessions.* The end-to-end run withheld {} Starts whose top caller drove at \
+             least `DEPLOY_SESSION_APIS` APIs far above their usual rate at once (README, \
+             \"Deploy sessions\"). Written too, they would have given {} false insights per \
+             series-week instead of {} (by pattern: {}), recall {} instead of {} and target-class \
+             recall {} instead of {}.\n",
+            e.withheld,
+            rate(&all.false_overall),
+            rate(&sc.false_overall),
+            if by_pattern.is_empty() {
+                "none".to_string()
+            } else {
+                by_pattern.join(", ")
+            },
+            ratio(&all.recall_all),
+            ratio(&sc.recall_all),
+            ratio(&all.recall_target),
+            ratio(&sc.recall_target),
+        );
+    }
     let _ = writeln!(
         md,
         "The rows after the first run each detector on the generated per-minute counts \
          (trail-insights' row there is its detector state machine fed minute by minute, which \
-         the end-to-end row checks; they differ only through delivery: late files, duplicates, \
-         and Starts decided on still-open minutes before all their events arrived). All \
-         methods share the {}-hour warm-up and End after 5 usual minutes.\n",
+         the end-to-end row checks; they differ through delivery: late files, duplicates, \
+         and Starts decided on still-open minutes before all their events arrived; and the \
+         deploy-session rule, which needs the callers of every API in the account and so runs \
+         only end to end). All methods share the {}-hour warm-up and End after 5 usual \
+         minutes.\n",
         e.config.warmup_hours
     );
 
@@ -280,13 +312,29 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
     for (name, sc) in &e.presets {
         summary_row(&mut md, name, sc);
     }
-    md.push_str("\n## Other seeds (on counts)\n\nThe same scenario drawn with other seeds, the same settings, the detector fed minute by minute: how much the numbers above owe to one draw of the traffic.\n\n| Seed | Insights | Precision | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|---|\n");
-    let this = e.headline.first().map(|r| (e.scenario.seed, &r.score));
-    for (seed, sc) in this
-        .into_iter()
-        .chain(e.other_seeds.iter().map(|(s, sc)| (*s, sc)))
-    {
-        summary_row(&mut md, &seed.to_string(), sc);
+    md.push_str(
+        "\n## Other seeds\n\nThe same scenario drawn with other seeds and the same settings: how \
+         much the numbers above owe to one draw of the traffic (the settings were tuned on seed \
+         1). End to end runs the files through the engine, deploy-session rule included; on \
+         counts feeds the detector minute by minute.\n\n| Seed | Insights | Precision | \
+         Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|---|\n",
+    );
+    let this = (
+        e.scenario.seed,
+        e.end_to_end.as_ref(),
+        e.headline.first().map(|r| &r.score),
+    );
+    let others = e
+        .other_seeds
+        .iter()
+        .map(|o| (o.seed, o.end_to_end.as_ref(), Some(&o.counts)));
+    for (seed, end_to_end, counts) in std::iter::once(this).chain(others) {
+        if let Some(sc) = end_to_end {
+            summary_row(&mut md, &format!("{seed}, end to end"), sc);
+        }
+        if let Some(sc) = counts {
+            summary_row(&mut md, &format!("{seed}, on counts"), sc);
+        }
     }
     md.push_str("\n## Sweep\n\n| Setting | Insights | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|\n");
     for r in &e.sweep {
