@@ -695,7 +695,7 @@ impl<'a> Engine<'a> {
             );
             withheld.push((sid.clone(), start));
             for (s, t) in transitions.iter_mut() {
-                if *s == sid && t.start == start {
+                if *s == sid && t.start == start && !t.drop {
                     t.withheld = true;
                 }
             }
@@ -1302,6 +1302,8 @@ impl<'a> Engine<'a> {
             &mut transitions,
             label,
         )?;
+        // Logged, not returned: the sweep's and flush's callers count records only.
+        self.withhold_sessions(&pk, &trail, &mut series, &mut transitions, label)?;
         let records = self.emit(scope, &transitions, label)?;
         self.save_series(&pk, &mut trail, series, label)?;
         self.save(&pk, TRAIL_SK, &trail, version, label)?;

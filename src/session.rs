@@ -9,6 +9,10 @@
 //! whose top caller is anyone else. The cost: several APIs spiking together from one identity,
 //! which an intruder enumerating with stolen credentials also does, are withheld too. Set
 //! `DEPLOY_SESSION_APIS=0` to report them.
+//!
+//! The rule sees the minutes stored when the Start is decided, and a reported Start is never
+//! withdrawn: a run that reaches its APIs one after another, in files delivered apart, may have
+//! its first APIs reported before the session shows.
 
 use crate::series::SeriesKey;
 use crate::time::Minute;
@@ -18,13 +22,13 @@ use std::collections::BTreeSet;
 /// as the same session.
 pub const SESSION_WINDOW_MINUTES: i64 = 5;
 
-/// What another series did in one minute of the window.
+/// What another series did in the window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Observation<'a> {
     pub series: &'a SeriesKey,
     /// The caller with the most events in that series and minute.
     pub top_caller: Option<&'a str>,
-    /// The minute was above the series' usual rate (by the End rule).
+    /// Its events in the window were as unlikely under its own baseline as a Start needs.
     pub unusual: bool,
 }
 
@@ -36,7 +40,7 @@ pub struct DeploySession {
     pub other_apis: Vec<String>,
 }
 
-/// The minutes, around a run of `series` from `start` to `proving`, that the session rule reads.
+/// The minutes, around a run from `start` to `proving`, that the session rule reads.
 pub fn window(start: Minute, proving: Minute) -> (Minute, Minute) {
     (
         start.plus(-SESSION_WINDOW_MINUTES),

@@ -198,3 +198,58 @@ fn on_dynamodb_local_the_session_is_withheld_and_other_callers_are_not() {
         "a Start and an End per API"
     );
 }
+
+/// The limit the README states: a Start is judged on the minutes stored when it is decided and a
+/// written Start stays. A run whose first API arrives a file ahead of the rest has that API
+/// reported and the rest withheld; delivered together, all are withheld.
+#[test]
+fn an_api_delivered_before_the_rest_of_its_session_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = |t: &str, id: &str| {
+        event(
+            t,
+            "sts.amazonaws.com",
+            "AssumeRole",
+            false,
+            None,
+            DEPLOY,
+            id,
+        )
+    };
+    let calls = |minute: &str, (i, (source, name)): (usize, &(&str, &str))| -> Vec<Value> {
+        (0..20)
+            .map(|k| {
+                let t = format!("2026-01-09T10:{minute}:{:02}Z", k * 3);
+                event(&t, source, name, false, None, DEPLOY, &format!("b-{i}-{k}"))
+            })
+            .collect()
+    };
+    log_key(
+        dir.path(),
+        "20260101T0005Z",
+        "SESSIONORDER0001",
+        &[quiet("2026-01-01T00:00:00Z", "q-1")],
+    );
+    let first = calls("00", (0, &APIS[0]));
+    let rest: Vec<Value> = APIS
+        .iter()
+        .enumerate()
+        .skip(1)
+        .flat_map(|a| calls("01", a))
+        .collect();
+    log_key(dir.path(), "20260109T1003Z", "SESSIONORDER0002", &first);
+    log_key(dir.path(), "20260109T1005Z", "SESSIONORDER0003", &rest);
+    log_key(
+        dir.path(),
+        "20260109T1040Z",
+        "SESSIONORDER0004",
+        &[quiet("2026-01-09T10:35:00Z", "q-2")],
+    );
+    let (summary, names) = run(dir.path(), &[]);
+    assert_eq!(
+        names,
+        vec![APIS[0].1.to_string()],
+        "the first API, seen alone"
+    );
+    assert_eq!(summary.withheld, APIS.len() - 1);
+}

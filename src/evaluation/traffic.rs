@@ -542,9 +542,16 @@ fn make_series(
                 let k = poisson(rng, rate * 0.3);
                 add(&mut normal, i, k);
             }
+            // A run works through its resources one after another: each API's calls begin
+            // somewhere in the first `len` minutes (drawn apart from the rest of the traffic, so
+            // the other series stay as they were).
+            let mut order = ChaCha8Rng::seed_from_u64(
+                scenario.seed ^ (global_index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            );
             for &(at, len) in sessions {
                 if rng.random_bool(0.6) {
                     let per_minute = rng.random_range(1..=6u64);
+                    let at = at + order.random_range(0..len);
                     for m in 0..len {
                         add(&mut normal, at + m, per_minute);
                         if at + m < n {
