@@ -67,6 +67,9 @@ pub struct Config {
     /// A Start is withheld when its top caller drove this many APIs (its own included) above
     /// their usual rate at once: a deploy session (see [`crate::session`]); 0 turns it off.
     pub deploy_session_apis: usize,
+    /// …and whose top user agent matches one of these patterns (`*` wildcards, any case): the
+    /// tools that deploy infrastructure. `*` makes any caller's session a deploy.
+    pub deploy_session_agents: Vec<String>,
     // ---- extensions beyond AWS (issue 7); all off by default ----
     /// Events left out before counting (`SUPPRESS_*`, `ONLY_EVENT_SOURCES`).
     pub suppression: crate::suppression::Suppression,
@@ -199,6 +202,10 @@ impl Default for Config {
             metrics_retention_days: 15,
             future_tolerance_minutes: 15,
             deploy_session_apis: 4,
+            deploy_session_agents: crate::session::DEPLOY_AGENTS
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
             suppression: Default::default(),
             coverage: Default::default(),
             series_sensitivity: Vec::new(),
@@ -279,6 +286,10 @@ pub const KNOBS: &[(&str, &str)] = &[
     (
         "DEPLOY_SESSION_APIS",
         "withhold a Start whose top caller drove this many APIs above their usual rate at once (default 4; 0 = off)",
+    ),
+    (
+        "DEPLOY_SESSION_AGENTS",
+        "comma-separated user-agent patterns (* wildcard, any case) of deploy tools (default *terraform*, *pulumi*, *cloudformation*, *crossplane*)",
     ),
     (
         "LATENESS_MINUTES",
@@ -493,6 +504,20 @@ impl Config {
             |v| *v != 1,
             "0 (off) or at least 2",
         )?;
+        if let Some((raw, origin)) = s.get("DEPLOY_SESSION_AGENTS") {
+            c.deploy_session_agents = raw
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect();
+            if c.deploy_session_agents.is_empty() {
+                return Err(ConfigError(format!(
+                    "DEPLOY_SESSION_AGENTS ({origin}) must name at least one pattern (`*` for \
+                     any); DEPLOY_SESSION_APIS=0 turns the rule off"
+                )));
+            }
+        }
         // Lateness is capped at an hour: the baseline used for a decision leaves out the current
         // and the previous hour, which are then never still open when a decision is made.
         set(

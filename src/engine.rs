@@ -641,12 +641,16 @@ impl<'a> Engine<'a> {
             if !judged(t) {
                 continue;
             }
-            let (Some(own), Some((caller, _))) = (
+            let (Some(own), Some((caller, _)), Some((agent, _))) = (
                 SeriesKey::from_id(sid),
                 t.insight_attribution.callers.first(),
+                t.insight_attribution.agents.first(),
             ) else {
                 continue;
             };
+            if !session::is_deploy_agent(agent, &self.config.deploy_session_agents) {
+                continue;
+            }
             let (sid, start, caller) = (sid.clone(), t.start, caller.clone());
             let (from, to) = session::window(start, start.plus(t.insight_duration - 1));
             // The other series in the window: who led each there, and whether its events there

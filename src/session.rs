@@ -1,14 +1,15 @@
 //! Deploy sessions: one identity driving several APIs above their usual rate at the same time,
-//! as a Terraform or CDK run does when it creates, reads and tags resources. By each API's own
+//! as a Terraform or Pulumi run does when it creates, reads and tags resources. By each API's own
 //! counts such a burst is a spike, and every API it touches would get an insight; but its cause is
-//! a single, routine activity. A Start whose top caller drove at least `DEPLOY_SESSION_APIS` APIs
-//! (its own included) above their usual rate within [`SESSION_WINDOW_MINUTES`] of its run is
+//! a single, routine activity. A Start whose top user agent is a deploy tool's
+//! (`DEPLOY_SESSION_AGENTS`) and whose top caller drove at least `DEPLOY_SESSION_APIS` APIs (its
+//! own included) far above their usual rate within [`SESSION_WINDOW_MINUTES`] of its run is
 //! withheld: logged with the evidence, not written.
 //!
-//! A runaway script on one API is still reported (one API is not a session), and so is a spike
-//! whose top caller is anyone else. The cost: several APIs spiking together from one identity,
-//! which an intruder enumerating with stolen credentials also does, are withheld too. Set
-//! `DEPLOY_SESSION_APIS=0` to report them.
+//! A runaway script on one API is still reported (one API is not a session), and so is a burst on
+//! many APIs by anything but a deploy tool: an intruder enumerating with stolen credentials and
+//! the CLI or an SDK, a multi-API incident. The cost: such a burst made through a deploy tool is
+//! withheld too. `DEPLOY_SESSION_APIS=0` reports every one.
 //!
 //! The rule sees the minutes stored when the Start is decided, and a reported Start is never
 //! withdrawn: a run that reaches its APIs one after another, in files delivered apart, may have
@@ -17,6 +18,24 @@
 use crate::series::SeriesKey;
 use crate::time::Minute;
 use std::collections::BTreeSet;
+
+/// User agents of tools that deploy infrastructure (matched in any case, `*` wildcards):
+/// Terraform and OpenTofu (their AWS provider), Pulumi, CloudFormation (and so CDK, SAM and the
+/// Serverless Framework, which deploy through it), Crossplane.
+pub const DEPLOY_AGENTS: &[&str] = &[
+    "*terraform*",
+    "*pulumi*",
+    "*cloudformation*",
+    "*crossplane*",
+];
+
+/// Whether `agent` is a deploy tool's by `patterns`.
+pub fn is_deploy_agent(agent: &str, patterns: &[String]) -> bool {
+    let agent = agent.to_ascii_lowercase();
+    patterns
+        .iter()
+        .any(|p| crate::suppression::glob(&p.to_ascii_lowercase(), &agent))
+}
 
 /// How far before the run's first minute and after its proving minute other APIs' minutes count
 /// as the same session.
@@ -84,6 +103,27 @@ mod tests {
             top_caller: Some(caller),
             unusual,
         }
+    }
+
+    #[test]
+    fn deploy_tools_are_known_by_their_user_agent() {
+        let tools: Vec<String> = DEPLOY_AGENTS.iter().map(|a| a.to_string()).collect();
+        for agent in [
+            "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) \
+             terraform-provider-aws/5.42.0",
+            "cloudformation.amazonaws.com",
+            "APN/1.0 Pulumi/1.0 pulumi-aws/v6.0.0",
+        ] {
+            assert!(is_deploy_agent(agent, &tools), "{agent}");
+        }
+        for agent in [
+            "aws-cli/2.15.30 Python/3.11.8",
+            "Boto3/1.34.69",
+            "console.amazonaws.com",
+        ] {
+            assert!(!is_deploy_agent(agent, &tools), "{agent}");
+        }
+        assert!(is_deploy_agent("Boto3/1.34.69", &["*".to_string()]));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Deploy sessions on real log files through `replay`: one identity driving six APIs far above
-//! their usual rate in the same minute (a Terraform run) is withheld, Start and End, unless
-//! `DEPLOY_SESSION_APIS` says otherwise; the same bursts from six different callers, a runaway on
-//! one API by the deploy identity, and a session of fewer APIs than the setting are reported.
-//! The rule reads other series' minutes and states from the store, so it runs on DynamoDB Local
-//! too.
+//! their usual rate in the same minute through Terraform is withheld, Start and End, unless
+//! `DEPLOY_SESSION_APIS` or `DEPLOY_SESSION_AGENTS` say otherwise; the same bursts from six
+//! different callers or through the CLI, a runaway on one API by the deploy identity, and a
+//! session of fewer APIs than the setting are reported. The rule reads other series' minutes and
+//! states from the store, so it runs on DynamoDB Local too.
 
 mod common;
 
@@ -18,6 +18,16 @@ use trail_insights::sink::DirectorySink;
 
 const DEPLOY: &str = "arn:aws:sts::123456789012:assumed-role/TerraformDeploy/ci";
 
+const TERRAFORM: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) \
+                         terraform-provider-aws/5.42.0";
+
+/// A write call by `arn` through `agent`.
+fn call(t: &str, (source, name): (&str, &str), arn: &str, agent: &str, id: &str) -> Value {
+    let mut e = event(t, source, name, false, None, arn, id);
+    e["userAgent"] = Value::from(agent);
+    e
+}
+
 const APIS: &[(&str, &str)] = &[
     ("ec2.amazonaws.com", "CreateVpc"),
     ("ec2.amazonaws.com", "CreateSubnet"),
@@ -28,8 +38,13 @@ const APIS: &[(&str, &str)] = &[
 ];
 
 /// A trail observed since 2026-01-01, then 20 calls in the minute 2026-01-09T10:00 to each of
-/// `apis`, the i-th made by `caller(i)`; a last file closes the minute.
+/// `apis`, the i-th made by `caller(i)` through Terraform; a last file closes the minute.
 fn trail(dir: &Path, apis: &[(&str, &str)], caller: impl Fn(usize) -> String) {
+    trail_through(dir, apis, caller, TERRAFORM)
+}
+
+/// As [`trail`], the burst's calls made through `agent`.
+fn trail_through(dir: &Path, apis: &[(&str, &str)], caller: impl Fn(usize) -> String, agent: &str) {
     let quiet = |t: &str, id: &str| {
         event(
             t,
@@ -50,11 +65,11 @@ fn trail(dir: &Path, apis: &[(&str, &str)], caller: impl Fn(usize) -> String) {
     let burst: Vec<Value> = apis
         .iter()
         .enumerate()
-        .flat_map(|(i, (source, name))| {
+        .flat_map(|(i, api)| {
             let arn = caller(i);
             (0..20).map(move |k| {
                 let t = format!("2026-01-09T10:00:{:02}Z", k * 3);
-                event(&t, source, name, false, None, &arn, &format!("b-{i}-{k}"))
+                call(&t, *api, &arn, agent, &format!("b-{i}-{k}"))
             })
         })
         .collect();
@@ -129,6 +144,31 @@ fn the_same_bursts_from_different_callers_are_reported() {
 }
 
 #[test]
+fn the_same_session_through_the_cli_is_reported_unless_any_agent_is_a_deploy_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    trail_through(
+        dir.path(),
+        APIS,
+        |_| DEPLOY.to_string(),
+        "aws-cli/2.15.30 Python/3.11.8",
+    );
+    let (summary, names) = run(dir.path(), &[]);
+    assert_eq!(
+        (summary.withheld, names),
+        (0, all_names(APIS)),
+        "not a deploy tool"
+    );
+    let (summary, names) = run(dir.path(), &[("DEPLOY_SESSION_AGENTS", "*")]);
+    assert_eq!(
+        (summary.withheld, names),
+        (APIS.len(), Vec::new()),
+        "any agent"
+    );
+    let (summary, _) = run(dir.path(), &[("DEPLOY_SESSION_AGENTS", "*AWS-CLI/*")]);
+    assert_eq!(summary.withheld, APIS.len(), "patterns match in any case");
+}
+
+#[test]
 fn a_runaway_on_one_api_or_a_few_is_reported() {
     for apis in [&APIS[..1], &APIS[..3]] {
         let dir = tempfile::tempdir().unwrap();
@@ -150,6 +190,9 @@ fn the_setting_is_checked() {
     let err = Config::load_from(None, &env).unwrap_err().to_string();
     assert!(err.contains("DEPLOY_SESSION_APIS"), "{err}");
     assert_eq!(Config::default().deploy_session_apis, 4);
+    let env = vec![("DEPLOY_SESSION_AGENTS".to_string(), " , ".to_string())];
+    let err = Config::load_from(None, &env).unwrap_err().to_string();
+    assert!(err.contains("DEPLOY_SESSION_AGENTS"), "{err}");
 }
 
 /// Process `dir`'s files through the engine on DynamoDB Local, then flush: the Starts withheld
@@ -216,11 +259,11 @@ fn an_api_delivered_before_the_rest_of_its_session_is_reported() {
             id,
         )
     };
-    let calls = |minute: &str, (i, (source, name)): (usize, &(&str, &str))| -> Vec<Value> {
+    let calls = |minute: &str, (i, api): (usize, &(&str, &str))| -> Vec<Value> {
         (0..20)
             .map(|k| {
                 let t = format!("2026-01-09T10:{minute}:{:02}Z", k * 3);
-                event(&t, source, name, false, None, DEPLOY, &format!("b-{i}-{k}"))
+                call(&t, *api, DEPLOY, TERRAFORM, &format!("b-{i}-{k}"))
             })
             .collect()
     };
