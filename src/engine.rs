@@ -617,8 +617,18 @@ impl<'a> Engine<'a> {
         let Some(ctx) = context(trail) else {
             return Ok(Vec::new());
         };
+        // New Starts made through a deploy tool; nothing is read unless there is one.
         let judged = |t: &Transition| {
-            t.phase == Phase::Start && !t.withheld && !t.drop && t.replaces.is_none()
+            t.phase == Phase::Start
+                && !t.withheld
+                && !t.drop
+                && t.replaces.is_none()
+                && t.insight_attribution
+                    .agents
+                    .first()
+                    .is_some_and(|(agent, _)| {
+                        session::is_deploy_agent(agent, &self.config.deploy_session_agents)
+                    })
         };
         let windows: Vec<(Minute, Minute)> = transitions
             .iter()
@@ -641,16 +651,12 @@ impl<'a> Engine<'a> {
             if !judged(t) {
                 continue;
             }
-            let (Some(own), Some((caller, _)), Some((agent, _))) = (
+            let (Some(own), Some((caller, _))) = (
                 SeriesKey::from_id(sid),
                 t.insight_attribution.callers.first(),
-                t.insight_attribution.agents.first(),
             ) else {
                 continue;
             };
-            if !session::is_deploy_agent(agent, &self.config.deploy_session_agents) {
-                continue;
-            }
             let (sid, start, caller) = (sid.clone(), t.start, caller.clone());
             let (from, to) = session::window(start, start.plus(t.insight_duration - 1));
             // The other series in the window: who led each there, and whether its events there
