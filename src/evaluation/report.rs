@@ -158,8 +158,8 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
         let _ = writeln!(
             md,
             "*Deploy sessions.* The end-to-end run withheld {} Starts whose top caller drove at \
-             least `DEPLOY_SESSION_APIS` APIs far above their usual rate at once (README, \
-             \"Deploy sessions\"). Written too (scored as one-minute insights at the minute \
+             least `DEPLOY_SESSION_APIS` APIs far above their usual rate at once through a deploy \
+             tool (README, \"Deploy sessions\"). Written too (scored as one-minute insights at the minute \
              they were withheld; those withheld by the final flush are not counted), they would \
              have given {} false insights per series-week instead of {} (by pattern: {}), recall \
              {} instead of {} and target-class recall {} instead of {}.\n",
