@@ -625,7 +625,7 @@ fn print_summary(s: &ReplaySummary) {
     if s.withheld > 0 {
         println!(
             "{} insight(s) withheld as deploy sessions: one caller drove several APIs above their \
-             usual rate at once (TRAIL_INSIGHTS_LOG=info logs each; DEPLOY_SESSION_APIS=0 reports them).",
+             usual rate at once through a deploy tool (TRAIL_INSIGHTS_LOG=info logs each; DEPLOY_SESSION_APIS=0 reports them).",
             s.withheld
         );
     }

@@ -505,12 +505,7 @@ impl Config {
             "0 (off) or at least 2",
         )?;
         if let Some((raw, origin)) = s.get("DEPLOY_SESSION_AGENTS") {
-            c.deploy_session_agents = raw
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(String::from)
-                .collect();
+            c.deploy_session_agents = crate::suppression::list(raw);
             if c.deploy_session_agents.is_empty() {
                 return Err(ConfigError(format!(
                     "DEPLOY_SESSION_AGENTS ({origin}) must name at least one pattern (`*` for \

@@ -11,7 +11,7 @@
 //!    from the insight, so a retry rewrites the same file;
 //! 5. every item write names the version it read; a concurrent writer makes the file retry.
 
-use crate::attribution::{Attribution, Strings};
+use crate::attribution::{Strings, TopCounts};
 use crate::config::Config;
 use crate::counting::{FileCounts, IdChunk, MINUTE_ATTRIBUTION_CAPACITY, MinuteCounts};
 use crate::detector::{Phase, SeriesState, TrailContext, Transition, Unlearned};
@@ -614,7 +614,7 @@ impl<'a> Engine<'a> {
         key: &str,
     ) -> Result<Vec<(String, Minute)>, Abort> {
         let min_apis = self.config.deploy_session_apis;
-        let Some(ctx) = context(trail) else {
+        let (Some(ctx), true) = (context(trail), min_apis > 0) else {
             return Ok(Vec::new());
         };
         // New Starts made through a deploy tool; nothing is read unless there is one.
@@ -641,9 +641,6 @@ impl<'a> Engine<'a> {
         ) else {
             return Ok(Vec::new());
         };
-        if min_apis == 0 {
-            return Ok(Vec::new());
-        }
         let minutes = self.minutes_between(pk, from, to, key)?;
         let mut withheld = Vec::new();
         for i in 0..transitions.len() {
@@ -661,25 +658,20 @@ impl<'a> Engine<'a> {
             let (from, to) = session::window(start, start.plus(t.insight_duration - 1));
             // The other series in the window: who led each there, and whether its events there
             // are far above its usual rate (a state is read only for those this caller led).
-            let mut window: BTreeMap<&str, (u64, Attribution)> = BTreeMap::new();
+            let mut window: BTreeMap<&str, (u64, TopCounts)> = BTreeMap::new();
             for (_, bucket) in minutes.iter().filter(|(m, _)| (from..=to).contains(m)) {
                 for (other, s) in bucket.series.iter().filter(|(other, _)| **other != sid) {
-                    let (sum, attribution) = window.entry(other.as_str()).or_default();
+                    let (sum, callers) = window.entry(other.as_str()).or_default();
                     *sum += s.count;
-                    attribution.merge(&s.attribution, MINUTE_ATTRIBUTION_CAPACITY);
+                    callers.merge(&s.attribution.callers, MINUTE_ATTRIBUTION_CAPACITY);
                 }
             }
             let mut seen: Vec<(SeriesKey, Option<String>, bool)> = Vec::new();
-            for (other, (sum, attribution)) in window {
+            for (other, (sum, callers)) in window {
                 let Some(other_key) = SeriesKey::from_id(other) else {
                     continue;
                 };
-                let top = attribution
-                    .callers
-                    .top(1)
-                    .into_iter()
-                    .next()
-                    .map(|(c, _)| c);
+                let top = callers.top(1).into_iter().next().map(|(c, _)| c);
                 let unusual = top.as_ref() == Some(&caller) && {
                     let cfg = self.config.detector_for(other);
                     let state = series.get(self, pk, other, key)?;

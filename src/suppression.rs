@@ -127,7 +127,8 @@ pub const SUPPRESSION_KNOBS: &[(&str, &str)] = &[
     ),
 ];
 
-fn list(raw: &str) -> Vec<String> {
+/// A comma-separated list's non-empty items, trimmed.
+pub(crate) fn list(raw: &str) -> Vec<String> {
     raw.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

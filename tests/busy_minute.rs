@@ -8,11 +8,10 @@
 mod common;
 
 use common::spike::{ACCOUNT, REGION, scope};
-use common::{event, local_aws, runtime, unique, write_log};
+use common::{event, local_aws, runtime, write_log};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use trail_insights::aws::dynamo::{DynamoStore, create_table};
 use trail_insights::config::Config;
 use trail_insights::engine::{Engine, Status};
 use trail_insights::sink::DirectorySink;
@@ -88,14 +87,7 @@ fn a_minute_too_busy_for_one_item_is_counted_exactly_on_both_stores() {
     assert_eq!(run(&embedded, &logs, &files), BUSY as u64, "embedded store");
 
     let rt = runtime();
-    let table = unique("busy-minute");
-    let client = rt.block_on(async {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
-        create_table(&client, &table).await.unwrap();
-        client
-    });
-    let store = DynamoStore::new(client, &table, rt.handle().clone(), 15);
+    let store = common::dynamo_store(&rt, "busy-minute");
     // The first file's chunks are written, then the process dies before its minute item.
     let chunks_written = AtomicBool::new(false);
     let crashed = AtomicBool::new(false);

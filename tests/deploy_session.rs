@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::{event, local_aws, log_key, runtime, unique};
+use common::{event, local_aws, log_key, runtime};
 use serde_json::Value;
 use std::path::Path;
-use trail_insights::aws::dynamo::{DynamoStore, create_table};
 use trail_insights::cli::{ReplaySummary, find_log_files, replay};
 use trail_insights::config::Config;
 use trail_insights::engine::Engine;
@@ -20,6 +19,19 @@ const DEPLOY: &str = "arn:aws:sts::123456789012:assumed-role/TerraformDeploy/ci"
 
 const TERRAFORM: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) \
                          terraform-provider-aws/5.42.0";
+
+/// A call by the deploy role that only marks the trail as observed (and closes minutes).
+fn quiet(t: &str, id: &str) -> Value {
+    event(
+        t,
+        "sts.amazonaws.com",
+        "AssumeRole",
+        false,
+        None,
+        DEPLOY,
+        id,
+    )
+}
 
 /// A write call by `arn` through `agent`.
 fn call(t: &str, (source, name): (&str, &str), arn: &str, agent: &str, id: &str) -> Value {
@@ -45,17 +57,6 @@ fn trail(dir: &Path, apis: &[(&str, &str)], caller: impl Fn(usize) -> String) {
 
 /// As [`trail`], the burst's calls made through `agent`.
 fn trail_through(dir: &Path, apis: &[(&str, &str)], caller: impl Fn(usize) -> String, agent: &str) {
-    let quiet = |t: &str, id: &str| {
-        event(
-            t,
-            "sts.amazonaws.com",
-            "AssumeRole",
-            false,
-            None,
-            DEPLOY,
-            id,
-        )
-    };
     log_key(
         dir,
         "20260101T0005Z",
@@ -199,14 +200,7 @@ fn the_setting_is_checked() {
 /// and the Insights records written.
 fn on_dynamodb(dir: &Path) -> (usize, usize) {
     let rt = runtime();
-    let table = unique("deploy-session");
-    let client = rt.block_on(async {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
-        create_table(&client, &table).await.unwrap();
-        client
-    });
-    let store = DynamoStore::new(client, &table, rt.handle().clone(), 15);
+    let store = common::dynamo_store(&rt, "deploy-session");
     let out = tempfile::tempdir().unwrap();
     let sink = DirectorySink {
         root: out.path().to_path_buf(),
@@ -248,17 +242,6 @@ fn on_dynamodb_local_the_session_is_withheld_and_other_callers_are_not() {
 #[test]
 fn an_api_delivered_before_the_rest_of_its_session_is_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let quiet = |t: &str, id: &str| {
-        event(
-            t,
-            "sts.amazonaws.com",
-            "AssumeRole",
-            false,
-            None,
-            DEPLOY,
-            id,
-        )
-    };
     let calls = |minute: &str, (i, api): (usize, &(&str, &str))| -> Vec<Value> {
         (0..20)
             .map(|k| {

@@ -270,6 +270,23 @@ pub fn unique(name: &str) -> String {
     format!("{name}-{}-{nanos}", std::process::id())
 }
 
+/// A state store on a new DynamoDB Local table named after `name` (servers already up).
+pub fn dynamo_store(
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+) -> trail_insights::aws::dynamo::DynamoStore {
+    let table = unique(name);
+    let client = rt.block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        trail_insights::aws::dynamo::create_table(&client, &table)
+            .await
+            .unwrap();
+        client
+    });
+    trail_insights::aws::dynamo::DynamoStore::new(client, &table, rt.handle().clone(), 15)
+}
+
 /// A multi-threaded Tokio runtime for the AWS SDK.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
