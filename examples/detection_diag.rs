@@ -3,6 +3,9 @@
 //! gates its busiest minute failed). For tuning; the knobs come from the environment as usual.
 //!
 //! `cargo run --release --example detection_diag [-- full|small [SEED]]`
+//!
+//! With `DIAG_E2E=<dir>`, the false insights of the end-to-end run instead (log files written to
+//! `<dir>/logs` once, replayed through the engine), with the account's deploy sessions near each.
 
 use anyhow::Result;
 use trail_insights::attribution::Attribution;
@@ -27,6 +30,9 @@ fn main() -> Result<()> {
         .start
         .plus(i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR);
 
+    if let Ok(dir) = std::env::var("DIAG_E2E") {
+        return end_to_end_false(&traffic, std::path::Path::new(&dir), warm);
+    }
     if let Ok(which) = std::env::var("DIAG_SERIES") {
         let si: usize = which.parse()?;
         let s = &traffic.series[si];
@@ -203,6 +209,75 @@ fn main() -> Result<()> {
     for (k, (on, of)) in by {
         println!("  {k}: {on} of {of} on time");
     }
+    Ok(())
+}
+
+/// The end-to-end run's false insights, each with the deploy-session minutes of its account
+/// around it (series index: first and last session minute, relative to the insight's Start).
+fn end_to_end_false(traffic: &Traffic, dir: &std::path::Path, warm: Minute) -> Result<()> {
+    let config = Config::load(None)?;
+    let logs = dir.join("logs");
+    if !logs.exists() {
+        trail_insights::evaluation::logs::write(traffic, &logs, traffic.scenario.seed)?;
+    }
+    let (predictions, withheld) =
+        trail_insights::evaluation::end_to_end(traffic, &logs, dir, &config)?;
+    let start = traffic.scenario.start;
+    let show = |label: &str, p: &Prediction| {
+        let s = &traffic.series[p.series];
+        let i = (p.start.0 - start.0) as usize;
+        let counts: Vec<u64> = (i.saturating_sub(3)..(i + 8).min(s.normal.len()))
+            .map(|j| s.total(j))
+            .collect();
+        println!(
+            "{label} series {:3} {} {:18} rate {:7.3} {} dur {:4} delivered +{:?} counts(-3..) \
+             {:?} callers {:?}",
+            p.series,
+            s.key.id(),
+            s.pattern.label(),
+            s.mean_rate,
+            when(p.start, start),
+            p.end.0 - p.start.0,
+            p.emitted.map(|e| e.0 - p.start.0),
+            counts,
+            p.top_callers
+        );
+        for (k, other) in traffic.series.iter().enumerate() {
+            if other.account != s.account {
+                continue;
+            }
+            let near: Vec<i64> = other
+                .session
+                .range(i.saturating_sub(30)..i + 30)
+                .map(|(&m, _)| m as i64 - i as i64)
+                .collect();
+            if let (Some(first), Some(last)) = (near.first(), near.last()) {
+                println!(
+                    "    session: series {k:3} {} {} min, from {first:+} to {last:+}",
+                    other.key.id(),
+                    near.len()
+                );
+            }
+        }
+    };
+    let mut false_count = 0;
+    for p in &predictions {
+        if p.start < warm
+            || matches_injection(traffic, p)
+            || first_after_shift(traffic, p, &predictions)
+        {
+            continue;
+        }
+        false_count += 1;
+        show("false", p);
+    }
+    for p in &withheld {
+        show("withheld", p);
+    }
+    println!(
+        "\n{false_count} false insights end to end, {} withheld",
+        withheld.len()
+    );
     Ok(())
 }
 

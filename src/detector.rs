@@ -190,8 +190,9 @@ pub enum Phase {
     End,
 }
 
-/// A Start or End, with the statistics of the record to write.
-#[derive(Debug, Clone, PartialEq)]
+/// A Start or End, with the statistics of the record to write. Serialisable so a Start held for
+/// the deploy-session rule can wait in the trail's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transition {
     pub phase: Phase,
     /// First unusual minute; identifies the insight.

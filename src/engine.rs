@@ -32,6 +32,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
 use std::sync::Mutex;
 
+/// Starts and Ends decided in a unit of work, each with its series ID, in order.
+type Transitions = Vec<(String, Transition)>;
+
 /// How many times a file is retried after losing a race with a concurrent writer.
 const CONFLICT_RETRIES: u32 = 8;
 
@@ -71,7 +74,32 @@ pub struct TrailState {
     /// for state from before pages (one item per series), whose own items are then looked for.
     #[serde(default)]
     pub paged: bool,
+    /// Starts made through a deploy tool, not written until their session window has been
+    /// delivered (see [`Engine::judge_sessions`]), oldest first, at most [`MAX_HELD`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldStart>,
 }
+
+/// A Start held for the deploy-session rule, with whatever was decided for its insight since.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldStart {
+    pub series: String,
+    /// The insight's first minute (as its Start now says).
+    pub start: Minute,
+    /// The session window's last minute: judged once files up to [`SESSION_HOLD_MINUTES`]
+    /// after it have been delivered, or once it is closed.
+    pub until: Minute,
+    /// The Start first, then any later Start that moved it and its End, in order.
+    pub transitions: Vec<Transition>,
+}
+
+/// How long after a held Start's session window ends it waits for the files that carry the
+/// window's last minutes: CloudTrail delivers most within about five minutes, a few take longer.
+pub const SESSION_HOLD_MINUTES: i64 = 10;
+
+/// Held Starts a trail carries at most (~2 KB each in its item). Beyond it, a new Start made
+/// through a deploy tool is judged at once, on the minutes stored so far.
+pub const MAX_HELD: usize = 50;
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -81,6 +109,28 @@ fn is_zero(n: &u32) -> bool {
 /// 150 KB in all), so the item stays below DynamoDB's 400 KB. Beyond it, a series judges the
 /// sustained rule on its learned minutes only: a later Start at worst, never a false one.
 pub const MAX_UNLEARNED: usize = 2_000;
+
+impl HeldStart {
+    /// Whether `t` is of this held insight: its End, or a Start that moves it.
+    fn holds(&self, t: &Transition) -> bool {
+        t.start == self.start || t.replaces == Some(self.start)
+    }
+
+    /// Keep `t` with the held Start. A Start that moves it replaces it (the first was never
+    /// written), and the wait covers the moved Start's window too.
+    fn hold(&mut self, mut t: Transition) {
+        if let Some(old) = t.replaces.take() {
+            self.transitions
+                .retain(|h| !(h.phase == Phase::Start && h.start == old));
+            let (_, until) = session::window(t.start, t.start.plus(t.insight_duration - 1));
+            self.start = t.start;
+            self.until = self.until.max(until);
+            self.transitions.insert(0, t);
+        } else {
+            self.transitions.push(t);
+        }
+    }
+}
 
 impl TrailState {
     /// Add a minute of `count` events (`winsorised`) to `sid`'s unlearned ones (a new series
@@ -589,8 +639,9 @@ impl<'a> Engine<'a> {
         }
         outcome.series_touched = touched_series.len();
 
-        outcome.withheld =
-            self.withhold_sessions(&pk, &trail, &mut series, &mut transitions, key)?;
+        let (transitions, withheld) =
+            self.judge_sessions(&pk, &mut trail, &mut series, transitions, false, key)?;
+        outcome.withheld = withheld;
         outcome.insights = self.emit(&log.scope, &transitions, key)?;
         self.save_series(&pk, &mut trail, series, key)?;
         if trail_version.is_none() {
@@ -601,53 +652,96 @@ impl<'a> Engine<'a> {
         Ok(outcome)
     }
 
-    /// Withhold the new Starts that are part of a deploy session (see [`crate::session`]), with
-    /// whatever else this unit of work decided for the same insights. Returns them.
+    /// The deploy-session rule (see [`crate::session`]) on this unit of work's transitions.
     ///
-    /// A Start that moves a reported one keeps it reported, so it is not judged again.
-    fn withhold_sessions(
+    /// A new Start made through a deploy tool is held in the trail's state until files up to
+    /// [`SESSION_HOLD_MINUTES`] after its session window have been delivered, or the window is
+    /// closed, or `release_all` (the end-of-input flush): a Terraform run reaches its APIs one
+    /// after another, so its first API's Start is decided before the rest of the session shows.
+    /// What is decided for a held insight meanwhile (a moved Start, its End) waits with it. Then
+    /// it is judged on the whole window: withheld (logged, not written, and so is its End) or
+    /// written. A Start that moves a written or withheld one keeps that verdict.
+    ///
+    /// Returns the transitions to write, in order (released ones first), and the Starts withheld.
+    fn judge_sessions(
         &self,
         pk: &str,
-        trail: &TrailState,
+        trail: &mut TrailState,
         series: &mut SeriesCache,
-        transitions: &mut [(String, Transition)],
+        transitions: Transitions,
+        release_all: bool,
         key: &str,
-    ) -> Result<Vec<(String, Minute)>, Abort> {
+    ) -> Result<(Transitions, Vec<(String, Minute)>), Abort> {
         let min_apis = self.config.deploy_session_apis;
-        let (Some(ctx), true) = (context(trail), min_apis > 0) else {
-            return Ok(Vec::new());
+        let ctx = context(trail).filter(|_| min_apis > 0);
+        let (closed, delivered) = (trail.closed_through, trail.newest_delivery);
+        let ready = |until: Minute| {
+            release_all
+                || ctx.is_none()
+                || closed.is_some_and(|c| c >= until)
+                || delivered.is_some_and(|d| d >= until.plus(SESSION_HOLD_MINUTES))
         };
-        // New Starts made through a deploy tool; nothing is read unless there is one.
-        let judged = |t: &Transition| {
-            t.phase == Phase::Start
-                && !t.withheld
-                && !t.drop
-                && t.replaces.is_none()
-                && t.insight_attribution
-                    .agents
-                    .first()
-                    .is_some_and(|(agent, _)| {
-                        session::is_deploy_agent(agent, &self.config.deploy_session_agents)
-                    })
+        // Released holds first (their Starts are older), each Start to be judged.
+        let (released, still): (Vec<HeldStart>, Vec<HeldStart>) = std::mem::take(&mut trail.held)
+            .into_iter()
+            .partition(|h| ready(h.until));
+        trail.held = still;
+        let mut list: Transitions = Vec::new();
+        let mut judged: Vec<usize> = Vec::new();
+        for h in released {
+            judged.push(list.len());
+            list.extend(h.transitions.into_iter().map(|t| (h.series.clone(), t)));
+        }
+        for (sid, t) in transitions {
+            if let Some(h) = trail
+                .held
+                .iter_mut()
+                .find(|h| h.series == sid && !t.drop && h.holds(&t))
+            {
+                h.hold(t);
+                continue;
+            }
+            if ctx.is_some() && self.is_deploy_start(&t) {
+                let (_, until) = session::window(t.start, t.start.plus(t.insight_duration - 1));
+                if !ready(until) && trail.held.len() < MAX_HELD {
+                    tracing::info!(
+                        key,
+                        series = %sid,
+                        start = %t.start.to_rfc3339(),
+                        until = %until.to_rfc3339(),
+                        "insight held: made through a deploy tool, judged once its session \
+                         window is delivered"
+                    );
+                    trail.held.push(HeldStart {
+                        series: sid,
+                        start: t.start,
+                        until,
+                        transitions: vec![t],
+                    });
+                    continue;
+                }
+                judged.push(list.len());
+            }
+            list.push((sid, t));
+        }
+        let Some(ctx) = ctx else {
+            return Ok((list, Vec::new()));
         };
-        let windows: Vec<(Minute, Minute)> = transitions
+        let windows: Vec<(Minute, Minute)> = judged
             .iter()
-            .filter(|(_, t)| judged(t))
-            .map(|(_, t)| session::window(t.start, t.start.plus(t.insight_duration - 1)))
+            .map(|&i| &list[i].1)
+            .map(|t| session::window(t.start, t.start.plus(t.insight_duration - 1)))
             .collect();
         let (Some(from), Some(to)) = (
             windows.iter().map(|w| w.0).min(),
             windows.iter().map(|w| w.1).max(),
         ) else {
-            return Ok(Vec::new());
+            return Ok((list, Vec::new()));
         };
         let minutes = self.minutes_between(pk, from, to, key)?;
         let mut withheld = Vec::new();
-        for i in 0..transitions.len() {
-            let (sid, t) = &transitions[i];
-            if !judged(t) {
-                continue;
-            }
+        for i in judged {
+            let (sid, t) = &list[i];
             let (Some(own), Some((caller, _))) = (
                 SeriesKey::from_id(sid),
                 t.insight_attribution.callers.first(),
@@ -696,7 +790,8 @@ impl<'a> Engine<'a> {
                 "insight withheld: deploy session"
             );
             withheld.push((sid.clone(), start));
-            for (s, t) in transitions.iter_mut() {
+            // Its Start, and its End when it ended while held.
+            for (s, t) in list.iter_mut() {
                 if *s == sid && t.start == start && !t.drop {
                     t.withheld = true;
                 }
@@ -706,7 +801,21 @@ impl<'a> Engine<'a> {
                 ins.withheld = true;
             }
         }
-        Ok(withheld)
+        Ok((list, withheld))
+    }
+
+    /// A new Start (not a moved one, not a drop) whose top user agent is a deploy tool's.
+    fn is_deploy_start(&self, t: &Transition) -> bool {
+        t.phase == Phase::Start
+            && !t.withheld
+            && !t.drop
+            && t.replaces.is_none()
+            && t.insight_attribution
+                .agents
+                .first()
+                .is_some_and(|(agent, _)| {
+                    session::is_deploy_agent(agent, &self.config.deploy_session_agents)
+                })
     }
 
     /// A later file brought minutes before the Start of `sid`'s open insight: date the Start
@@ -1210,7 +1319,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Close every minute up to the newest event of each account/region touched in this run, so
-    /// that finished insights get their End (end of a replay).
+    /// that finished insights get their End, and judge every held Start (end of a replay).
     pub fn flush(&self) -> Result<Vec<InsightRecord>, ProcessError> {
         let scopes: Vec<TrailScope> = self
             .touched
@@ -1221,7 +1330,7 @@ impl<'a> Engine<'a> {
             .collect();
         let mut all = Vec::new();
         for scope in scopes {
-            all.extend(self.close_scope(&scope, |t| t.newest_event)?);
+            all.extend(self.close_scope(&scope, |t| t.newest_event, true)?);
         }
         Ok(all)
     }
@@ -1242,21 +1351,23 @@ impl<'a> Engine<'a> {
                     key: "sweep".into(),
                     reason: format!("corrupt trail registry item: {e}"),
                 })?;
-            all.extend(self.close_scope(&scope, |_| Some(target))?);
+            all.extend(self.close_scope(&scope, |_| Some(target), false)?);
         }
         Ok(all)
     }
 
-    /// Close one account/region through the minute `target` picks, retrying on conflicts.
+    /// Close one account/region through the minute `target` picks (and judge its held Starts
+    /// whose window that completes, or all with `release_all`), retrying on conflicts.
     fn close_scope(
         &self,
         scope: &TrailScope,
         target: impl Fn(&TrailState) -> Option<Minute>,
+        release_all: bool,
     ) -> Result<Vec<InsightRecord>, ProcessError> {
         let label = format!("{}/{}", scope.account, scope.region);
         let mut attempt = 0;
         loop {
-            match self.try_close_scope(scope, &label, &target) {
+            match self.try_close_scope(scope, &label, &target, release_all) {
                 Ok(records) => {
                     self.store.commit().map_err(|e| store_error(&label, e))?;
                     return Ok(records);
@@ -1285,27 +1396,40 @@ impl<'a> Engine<'a> {
         scope: &TrailScope,
         label: &str,
         target: &dyn Fn(&TrailState) -> Option<Minute>,
+        release_all: bool,
     ) -> Result<Vec<InsightRecord>, Abort> {
         let pk = trail_pk(scope);
         let (mut trail, version) = self.load::<TrailState>(&pk, TRAIL_SK, label)?;
         let Some(target) = target(&trail) else {
             return Ok(Vec::new());
         };
-        if version.is_none() || trail.closed_through.is_some_and(|c| c >= target) {
+        let to_close = trail.closed_through.is_none_or(|c| c < target);
+        let to_release = release_all && !trail.held.is_empty();
+        if version.is_none() || !(to_close || to_release) {
             return Ok(Vec::new());
         }
         let mut series = SeriesCache::new(&trail);
         let mut transitions = Vec::new();
-        self.close_through(
+        if to_close {
+            self.close_through(
+                &pk,
+                &mut trail,
+                target,
+                &mut series,
+                &mut transitions,
+                label,
+            )?;
+        }
+        // Withheld Starts are logged, not returned: the sweep's and flush's callers count
+        // records only.
+        let (transitions, _) = self.judge_sessions(
             &pk,
             &mut trail,
-            target,
             &mut series,
-            &mut transitions,
+            transitions,
+            release_all,
             label,
         )?;
-        // Logged, not returned: the sweep's and flush's callers count records only.
-        self.withhold_sessions(&pk, &trail, &mut series, &mut transitions, label)?;
         let records = self.emit(scope, &transitions, label)?;
         self.save_series(&pk, &mut trail, series, label)?;
         self.save(&pk, TRAIL_SK, &trail, version, label)?;
@@ -1647,6 +1771,57 @@ pub fn stored_series_states(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn transition(phase: Phase, start: i64, replaces: Option<i64>) -> Transition {
+        Transition {
+            phase,
+            start: Minute(start),
+            event_time: Minute(start),
+            insight_average: 20.0,
+            insight_duration: 2,
+            baseline_average: 0.01,
+            baseline_duration: 10_080,
+            insight_attribution: Default::default(),
+            baseline_attribution: Default::default(),
+            accepted_as_normal: false,
+            replaces: replaces.map(Minute),
+            drop: false,
+            withheld: false,
+        }
+    }
+
+    #[test]
+    fn a_held_start_keeps_its_end_and_is_replaced_by_a_start_that_moves_it() {
+        let start = transition(Phase::Start, 100, None);
+        let mut held = HeldStart {
+            series: "s".into(),
+            start: Minute(100),
+            until: Minute(106),
+            transitions: vec![start],
+        };
+        let moved = transition(Phase::Start, 97, Some(100));
+        let other = transition(Phase::Start, 300, None);
+        assert!(held.holds(&moved));
+        assert!(!held.holds(&other), "another insight of the series");
+        held.hold(moved);
+        assert_eq!(held.start, Minute(97));
+        assert_eq!(held.until, Minute(106), "the later window end stays");
+        let end = transition(Phase::End, 97, None);
+        assert!(held.holds(&end));
+        held.hold(end);
+        let kept: Vec<(Phase, i64, Option<Minute>)> = held
+            .transitions
+            .iter()
+            .map(|t| (t.phase, t.start.0, t.replaces))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![(Phase::Start, 97, None), (Phase::End, 97, None)],
+            "the first Start was never written: the moved one replaces it, not a record"
+        );
+        let back: HeldStart = serde_json::from_str(&serde_json::to_string(&held).unwrap()).unwrap();
+        assert_eq!(back, held, "it round-trips through the trail item");
+    }
 
     #[test]
     fn unlearned_sums_are_bounded() {

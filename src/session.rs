@@ -11,9 +11,10 @@
 //! the CLI or an SDK, a multi-API incident. The cost: such a burst made through a deploy tool is
 //! withheld too. `DEPLOY_SESSION_APIS=0` reports every one.
 //!
-//! The rule sees the minutes stored when the Start is decided, and a reported Start is never
-//! withdrawn: a run that reaches its APIs one after another, in files delivered apart, may have
-//! its first APIs reported before the session shows.
+//! A run reaches its APIs one after another, in files delivered apart, so the engine holds a Start
+//! made through a deploy tool until its window has been delivered and judges it then (see
+//! `Engine::judge_sessions`). A reported Start is never withdrawn: APIs that arrive after the
+//! hold do not change the verdict on the ones judged before.
 
 use crate::series::SeriesKey;
 use crate::time::Minute;

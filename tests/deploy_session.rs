@@ -2,8 +2,10 @@
 //! their usual rate in the same minute through Terraform is withheld, Start and End, unless
 //! `DEPLOY_SESSION_APIS` or `DEPLOY_SESSION_AGENTS` say otherwise; the same bursts from six
 //! different callers or through the CLI, a runaway on one API by the deploy identity, and a
-//! session of fewer APIs than the setting are reported. The rule reads other series' minutes and
-//! states from the store, so it runs on DynamoDB Local too.
+//! session of fewer APIs than the setting are reported. A Start made through a deploy tool is held
+//! in the trail's state until its session window has been delivered, so a session whose APIs come
+//! in several files is withheld whole. The rule reads other series' minutes and states from the
+//! store and holds Starts there, so it runs on DynamoDB Local too.
 
 mod common;
 
@@ -98,6 +100,21 @@ fn run(dir: &Path, settings: &[(&str, &str)]) -> (ReplaySummary, Vec<String>) {
     }
     names.sort();
     (summary, names)
+}
+
+/// Replay `dir` with the defaults: the summary only (for insights still open at the end).
+fn run_open(dir: &Path) -> ReplaySummary {
+    let work = tempfile::tempdir().unwrap();
+    let (state, out) = (work.path().join("state"), work.path().join("out"));
+    replay(
+        &[dir.to_path_buf()],
+        &state,
+        &out,
+        Config::default(),
+        true,
+        false,
+    )
+    .unwrap()
 }
 
 fn all_names(apis: &[(&str, &str)]) -> Vec<String> {
@@ -234,48 +251,131 @@ fn on_dynamodb_local_the_session_is_withheld_and_other_callers_are_not() {
         (0, 2 * APIS.len()),
         "a Start and an End per API"
     );
+    let staggered_session = tempfile::tempdir().unwrap();
+    staggered(staggered_session.path(), &[], "01", "20260109T1005Z");
+    assert_eq!(
+        on_dynamodb(staggered_session.path()),
+        (APIS.len(), 0),
+        "the first API held in the trail item, then withheld with the rest"
+    );
 }
 
-/// The limit the README states: a Start is judged on the minutes stored when it is decided and a
-/// written Start stays. A run whose first API arrives a file ahead of the rest has that API
-/// reported and the rest withheld; delivered together, all are withheld.
-#[test]
-fn an_api_delivered_before_the_rest_of_its_session_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let calls = |minute: &str, (i, api): (usize, &(&str, &str))| -> Vec<Value> {
-        (0..20)
-            .map(|k| {
-                let t = format!("2026-01-09T10:{minute}:{:02}Z", k * 3);
-                call(&t, *api, DEPLOY, TERRAFORM, &format!("b-{i}-{k}"))
-            })
-            .collect()
-    };
+/// `n` calls to `api` by the deploy role through Terraform in the minute `10:{minute}` of
+/// 2026-01-09 (IDs tagged `i`).
+fn calls(minute: &str, i: usize, api: (&str, &str)) -> Vec<Value> {
+    (0..20)
+        .map(|k| {
+            let t = format!("2026-01-09T10:{minute}:{:02}Z", k * 3);
+            call(&t, api, DEPLOY, TERRAFORM, &format!("b-{i}-{k}"))
+        })
+        .collect()
+}
+
+/// A trail observed since 2026-01-01 whose session's first API (at 10:00, delivered 10:03)
+/// arrives a file ahead of the other five (at `rest_minute`, delivered at `rest_delivered`), with
+/// `between` files in between; a last file closes every minute.
+fn staggered(dir: &Path, between: &[(&str, &str)], rest_minute: &str, rest_delivered: &str) {
     log_key(
-        dir.path(),
+        dir,
         "20260101T0005Z",
         "SESSIONORDER0001",
         &[quiet("2026-01-01T00:00:00Z", "q-1")],
     );
-    let first = calls("00", (0, &APIS[0]));
+    log_key(
+        dir,
+        "20260109T1003Z",
+        "SESSIONORDER0002",
+        &calls("00", 0, APIS[0]),
+    );
+    for (k, (delivered, t)) in between.iter().enumerate() {
+        let name = format!("SESSIONORDERB{k:03}");
+        log_key(dir, delivered, &name, &[quiet(t, &format!("q-b-{k}"))]);
+    }
     let rest: Vec<Value> = APIS
         .iter()
         .enumerate()
         .skip(1)
-        .flat_map(|a| calls("01", a))
+        .flat_map(|(i, api)| calls(rest_minute, i, *api))
         .collect();
-    log_key(dir.path(), "20260109T1003Z", "SESSIONORDER0002", &first);
-    log_key(dir.path(), "20260109T1005Z", "SESSIONORDER0003", &rest);
+    log_key(dir, rest_delivered, "SESSIONORDER0003", &rest);
     log_key(
-        dir.path(),
-        "20260109T1040Z",
+        dir,
+        "20260109T1140Z",
         "SESSIONORDER0004",
+        &[quiet("2026-01-09T11:35:00Z", "q-2")],
+    );
+}
+
+/// A run reaches its APIs one after another: the first API's Start, decided from a file of its
+/// own, is held until the files of its session window have come, and withheld with the rest.
+#[test]
+fn an_api_delivered_a_file_ahead_of_its_session_is_held_and_withheld_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    staggered(dir.path(), &[], "01", "20260109T1005Z");
+    let (summary, names) = run(dir.path(), &[]);
+    assert_eq!(names, Vec::<String>::new(), "the whole session is withheld");
+    assert_eq!(summary.withheld, APIS.len());
+
+    // Held, not lost: without the rule's other APIs the first API is written, Start and End.
+    let alone = tempfile::tempdir().unwrap();
+    log_key(
+        alone.path(),
+        "20260101T0005Z",
+        "SESSIONALONE0001",
+        &[quiet("2026-01-01T00:00:00Z", "q-1")],
+    );
+    log_key(
+        alone.path(),
+        "20260109T1003Z",
+        "SESSIONALONE0002",
+        &calls("00", 0, APIS[0]),
+    );
+    let summary = run_open(alone.path());
+    let written: Vec<(String, String)> = summary
+        .insights
+        .iter()
+        .map(|r| {
+            let d = &r.insight_details;
+            (d.event_name.clone(), d.state.clone())
+        })
+        .collect();
+    assert_eq!(
+        (summary.withheld, written),
+        (0, vec![(APIS[0].1.to_string(), "Start".to_string())]),
+        "still open: its Start is written by the end-of-input flush"
+    );
+    log_key(
+        alone.path(),
+        "20260109T1040Z",
+        "SESSIONALONE0003",
         &[quiet("2026-01-09T10:35:00Z", "q-2")],
+    );
+    let (summary, names) = run(alone.path(), &[]);
+    assert_eq!(
+        (summary.withheld, names),
+        (0, vec![APIS[0].1.to_string()]),
+        "released by a later file, Start and End"
+    );
+}
+
+/// The limit the README states: a held Start is judged once files up to ten minutes after its
+/// window have been delivered, and a written Start stays. A session whose other APIs come only
+/// after that has its first API reported and the rest withheld.
+#[test]
+fn an_api_judged_before_the_rest_of_its_session_came_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first API's window ends at 10:05; a file delivered at 10:15 completes it.
+    staggered(
+        dir.path(),
+        &[("20260109T1015Z", "2026-01-09T10:14:00Z")],
+        "04",
+        "20260109T1016Z",
     );
     let (summary, names) = run(dir.path(), &[]);
     assert_eq!(
         names,
         vec![APIS[0].1.to_string()],
-        "the first API, seen alone"
+        "the first API, judged alone"
     );
     assert_eq!(summary.withheld, APIS.len() - 1);
 }
