@@ -745,11 +745,20 @@ impl SeriesState {
         let mut start = self.begin(candidate, attribution, ctx, cfg);
         if let Some(ins) = self.insight.as_mut() {
             ins.evidence = ins.evidence.max(evidence);
+        }
+        self.mark_moved(&mut start, Some(old), withheld);
+        Some(start)
+    }
+
+    /// `start` (just begun) moves the insight that began at `old`, if any: its file is to be
+    /// withdrawn, and the insight keeps its verdict (a withheld one stays withheld, a reported
+    /// one reported).
+    fn mark_moved(&mut self, start: &mut Transition, old: Option<Minute>, withheld: bool) {
+        start.replaces = old;
+        start.withheld = withheld;
+        if let Some(ins) = self.insight.as_mut() {
             ins.withheld = withheld;
         }
-        start.replaces = Some(old);
-        start.withheld = withheld;
-        Some(start)
     }
 
     /// Start at `t` if the rule is met and no insight is open, or move an open insight's Start
@@ -773,12 +782,7 @@ impl SeriesState {
             return None;
         }
         let mut start = self.begin(c, attribution, ctx, cfg);
-        start.replaces = replaces;
-        // Moved, not new: a withheld insight stays withheld, a reported one reported.
-        start.withheld = withheld;
-        if let Some(ins) = self.insight.as_mut() {
-            ins.withheld = withheld;
-        }
+        self.mark_moved(&mut start, replaces, withheld);
         Some(start)
     }
 

@@ -35,6 +35,16 @@ use std::sync::Mutex;
 /// Starts and Ends decided in a unit of work, each with its series ID, in order.
 type Transitions = Vec<(String, Transition)>;
 
+/// What the deploy-session rule made of a unit of work's Starts and Ends.
+struct Verdicts {
+    /// To write, in order.
+    write: Transitions,
+    /// Starts withheld: series ID and Start minute.
+    withheld: Vec<(String, Minute)>,
+    /// New Starts held until their session window has been delivered.
+    held: Vec<(String, Minute)>,
+}
+
 /// How many times a file is retried after losing a race with a concurrent writer.
 const CONFLICT_RETRIES: u32 = 8;
 
@@ -238,6 +248,9 @@ pub struct Outcome {
     /// Starts withheld as part of a deploy session (see [`crate::session`]): series ID and the
     /// Start's minute.
     pub withheld: Vec<(String, Minute)>,
+    /// New Starts made through a deploy tool, held until their session window has been
+    /// delivered (written or withheld by a later file, the sweep or the flush).
+    pub held: Vec<(String, Minute)>,
 }
 
 impl Outcome {
@@ -254,6 +267,7 @@ impl Outcome {
             series_touched: 0,
             insights: Vec::new(),
             withheld: Vec::new(),
+            held: Vec::new(),
         }
     }
 }
@@ -639,10 +653,11 @@ impl<'a> Engine<'a> {
         }
         outcome.series_touched = touched_series.len();
 
-        let (transitions, withheld) =
+        let verdicts =
             self.judge_sessions(&pk, &mut trail, &mut series, transitions, false, key)?;
-        outcome.withheld = withheld;
-        outcome.insights = self.emit(&log.scope, &transitions, key)?;
+        outcome.withheld = verdicts.withheld;
+        outcome.held = verdicts.held;
+        outcome.insights = self.emit(&log.scope, &verdicts.write, key)?;
         self.save_series(&pk, &mut trail, series, key)?;
         if trail_version.is_none() {
             self.register_trail(&log.scope, &pk, key)?;
@@ -662,7 +677,7 @@ impl<'a> Engine<'a> {
     /// it is judged on the whole window: withheld (logged, not written, and so is its End) or
     /// written. A Start that moves a written or withheld one keeps that verdict.
     ///
-    /// Returns the transitions to write, in order (released ones first), and the Starts withheld.
+    /// The transitions to write come out in order, released ones first.
     fn judge_sessions(
         &self,
         pk: &str,
@@ -671,7 +686,7 @@ impl<'a> Engine<'a> {
         transitions: Transitions,
         release_all: bool,
         key: &str,
-    ) -> Result<(Transitions, Vec<(String, Minute)>), Abort> {
+    ) -> Result<Verdicts, Abort> {
         let min_apis = self.config.deploy_session_apis;
         let ctx = context(trail).filter(|_| min_apis > 0);
         let (closed, delivered) = (trail.closed_through, trail.newest_delivery);
@@ -688,6 +703,7 @@ impl<'a> Engine<'a> {
         trail.held = still;
         let mut list: Transitions = Vec::new();
         let mut judged: Vec<usize> = Vec::new();
+        let mut held = Vec::new();
         for h in released {
             judged.push(list.len());
             list.extend(h.transitions.into_iter().map(|t| (h.series.clone(), t)));
@@ -712,6 +728,7 @@ impl<'a> Engine<'a> {
                         "insight held: made through a deploy tool, judged once its session \
                          window is delivered"
                     );
+                    held.push((sid.clone(), t.start));
                     trail.held.push(HeldStart {
                         series: sid,
                         start: t.start,
@@ -725,7 +742,11 @@ impl<'a> Engine<'a> {
             list.push((sid, t));
         }
         let Some(ctx) = ctx else {
-            return Ok((list, Vec::new()));
+            return Ok(Verdicts {
+                write: list,
+                withheld: Vec::new(),
+                held,
+            });
         };
         let windows: Vec<(Minute, Minute)> = judged
             .iter()
@@ -736,7 +757,11 @@ impl<'a> Engine<'a> {
             windows.iter().map(|w| w.0).min(),
             windows.iter().map(|w| w.1).max(),
         ) else {
-            return Ok((list, Vec::new()));
+            return Ok(Verdicts {
+                write: list,
+                withheld: Vec::new(),
+                held,
+            });
         };
         let minutes = self.minutes_between(pk, from, to, key)?;
         let mut withheld = Vec::new();
@@ -801,7 +826,11 @@ impl<'a> Engine<'a> {
                 ins.withheld = true;
             }
         }
-        Ok((list, withheld))
+        Ok(Verdicts {
+            write: list,
+            withheld,
+            held,
+        })
     }
 
     /// A new Start (not a moved one, not a drop) whose top user agent is a deploy tool's.
@@ -1422,7 +1451,7 @@ impl<'a> Engine<'a> {
         }
         // Withheld Starts are logged, not returned: the sweep's and flush's callers count
         // records only.
-        let (transitions, _) = self.judge_sessions(
+        let verdicts = self.judge_sessions(
             &pk,
             &mut trail,
             &mut series,
@@ -1430,7 +1459,7 @@ impl<'a> Engine<'a> {
             release_all,
             label,
         )?;
-        let records = self.emit(scope, &transitions, label)?;
+        let records = self.emit(scope, &verdicts.write, label)?;
         self.save_series(&pk, &mut trail, series, label)?;
         self.save(&pk, TRAIL_SK, &trail, version, label)?;
         Ok(records)

@@ -261,6 +261,7 @@ impl App {
             series_touched = outcome.series_touched,
             insights = outcome.insights.len(),
             withheld = outcome.withheld.len(),
+            held = outcome.held.len(),
             duration_ms = ms,
             read_capacity_units = rcu,
             write_capacity_units = wcu,
@@ -451,7 +452,7 @@ pub fn emf(o: &Outcome, status: &str, duration_ms: u64, rcu: f64, wcu: f64) -> S
                 "Metrics": [
                     metric("Objects", "Count"), metric("Events", "Count"), metric("CountedEvents", "Count"),
                     metric("SeriesTouched", "Count"), metric("Insights", "Count"), metric("InsightsWithheld", "Count"),
-                    metric("Duration", "Milliseconds"),
+                    metric("InsightsHeld", "Count"), metric("Duration", "Milliseconds"),
                     metric("ReadCapacityUnits", "Count"), metric("WriteCapacityUnits", "Count"),
                 ]
             }]
@@ -463,6 +464,7 @@ pub fn emf(o: &Outcome, status: &str, duration_ms: u64, rcu: f64, wcu: f64) -> S
         "SeriesTouched": o.series_touched,
         "Insights": o.insights.len(),
         "InsightsWithheld": o.withheld.len(),
+        "InsightsHeld": o.held.len(),
         "Duration": duration_ms,
         "ReadCapacityUnits": rcu,
         "WriteCapacityUnits": wcu,
@@ -555,6 +557,7 @@ mod tests {
             series_touched: 7,
             insights: Vec::new(),
             withheld: vec![("s".into(), Minute(1)), ("t".into(), Minute(2))],
+            held: vec![("u".into(), Minute(3))],
         };
         let line: serde_json::Value =
             serde_json::from_str(&emf(&o, "processed", 42, 2.5, 9.0)).unwrap();
@@ -569,6 +572,7 @@ mod tests {
             ("SeriesTouched", 7.0),
             ("Insights", 0.0),
             ("InsightsWithheld", 2.0),
+            ("InsightsHeld", 1.0),
             ("Duration", 42.0),
             ("ReadCapacityUnits", 2.5),
             ("WriteCapacityUnits", 9.0),

@@ -213,9 +213,9 @@ fn the_setting_is_checked() {
     assert!(err.contains("DEPLOY_SESSION_AGENTS"), "{err}");
 }
 
-/// Process `dir`'s files through the engine on DynamoDB Local, then flush: the Starts withheld
-/// and the Insights records written.
-fn on_dynamodb(dir: &Path) -> (usize, usize) {
+/// Process `dir`'s files through the engine on DynamoDB Local, then flush: the Starts held, the
+/// Starts withheld and the Insights records written.
+fn on_dynamodb(dir: &Path) -> (usize, usize, usize) {
     let rt = runtime();
     let store = common::dynamo_store(&rt, "deploy-session");
     let out = tempfile::tempdir().unwrap();
@@ -223,17 +223,18 @@ fn on_dynamodb(dir: &Path) -> (usize, usize) {
         root: out.path().to_path_buf(),
     };
     let engine = Engine::new(Config::default(), &store, &sink);
-    let (mut withheld, mut records) = (0, 0);
+    let (mut held, mut withheld, mut records) = (0, 0, 0);
     for (key, path) in find_log_files(&[dir.to_path_buf()]).unwrap() {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(std::fs::File::open(&path)?))
         };
         let o = engine.process(&key, &key, &open).unwrap();
+        held += o.held.len();
         withheld += o.withheld.len();
         records += o.insights.len();
     }
     records += engine.flush().unwrap().len();
-    (withheld, records)
+    (held, withheld, records)
 }
 
 #[test]
@@ -241,21 +242,25 @@ fn on_dynamodb_local_the_session_is_withheld_and_other_callers_are_not() {
     local_aws();
     let session = tempfile::tempdir().unwrap();
     trail(session.path(), APIS, |_| DEPLOY.to_string());
-    assert_eq!(on_dynamodb(session.path()), (APIS.len(), 0));
+    assert_eq!(
+        on_dynamodb(session.path()),
+        (APIS.len(), APIS.len(), 0),
+        "each Start held, then withheld"
+    );
     let callers = tempfile::tempdir().unwrap();
     trail(callers.path(), APIS, |i| {
         format!("arn:aws:sts::123456789012:assumed-role/App{i}/x")
     });
     assert_eq!(
         on_dynamodb(callers.path()),
-        (0, 2 * APIS.len()),
-        "a Start and an End per API"
+        (APIS.len(), 0, 2 * APIS.len()),
+        "held too (made through Terraform), then a Start and an End per API"
     );
     let staggered_session = tempfile::tempdir().unwrap();
     staggered(staggered_session.path(), &[], "01", "20260109T1005Z");
     assert_eq!(
         on_dynamodb(staggered_session.path()),
-        (APIS.len(), 0),
+        (APIS.len(), APIS.len(), 0),
         "the first API held in the trail item, then withheld with the rest"
     );
 }

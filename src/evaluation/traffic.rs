@@ -283,7 +283,7 @@ const AGENTS: &[&str] = &[
     "aws-cli/2.15.30 Python/3.11.8 Linux/6.1 exe/x86_64.amzn.2023",
     "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#6.1 lang/python#3.12.2",
     "aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1 api/ec2#1.150.0",
-    "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io)",
+    DEPLOY_AGENT,
     "aws-sdk-java/2.25.11 Linux/6.1 OpenJDK_64-Bit_Server_VM/17.0.10",
     "autoscaling.amazonaws.com",
     "AWS Internal",
