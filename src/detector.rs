@@ -94,6 +94,10 @@ pub struct SeriesState {
     /// minute, when the unusual activity began, not the minute that proved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
+    /// Starts made through a deploy tool that the engine holds for the deploy-session rule
+    /// (see `Engine::judge_sessions`); not the detector's business, but stored with its state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<crate::session::HeldStart>,
 }
 
 /// A run of unusual minutes (by the End rule: an insight started at its first minute would still
@@ -191,7 +195,7 @@ pub enum Phase {
 }
 
 /// A Start or End, with the statistics of the record to write. Serialisable so a Start held for
-/// the deploy-session rule can wait in the trail's state.
+/// the deploy-session rule can wait in its series' state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transition {
     pub phase: Phase,

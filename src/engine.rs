@@ -21,7 +21,7 @@ use crate::key::{TrailScope, classify_key};
 use crate::reader::{ReadError, read_records};
 use crate::record::{Ignored, classify_record, fnv1a};
 use crate::series::SeriesKey;
-use crate::session;
+use crate::session::{self, HeldStart, SESSION_HOLD_MINUTES};
 use crate::sink::InsightSink;
 use crate::store::{Item, StateStore, StoreError};
 use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
@@ -84,32 +84,19 @@ pub struct TrailState {
     /// for state from before pages (one item per series), whose own items are then looked for.
     #[serde(default)]
     pub paged: bool,
-    /// Starts made through a deploy tool, not written until their session window has been
-    /// delivered (see [`Engine::judge_sessions`]), oldest first, at most [`MAX_HELD`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub held: Vec<HeldStart>,
+    /// Series holding a Start made through a deploy tool (see [`Engine::judge_sessions`]), with
+    /// the earliest minute one of their holds waits for. Derived from the series states when
+    /// they are saved, so a retry after a lost race finds it again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub held: BTreeMap<String, Minute>,
 }
 
-/// A Start held for the deploy-session rule, with whatever was decided for its insight since.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HeldStart {
-    pub series: String,
-    /// The insight's first minute (as its Start now says).
-    pub start: Minute,
-    /// The session window's last minute: judged once files up to [`SESSION_HOLD_MINUTES`]
-    /// after it have been delivered, or once it is closed.
-    pub until: Minute,
-    /// The Start first, then any later Start that moved it and its End, in order.
-    pub transitions: Vec<Transition>,
-}
+/// Series a trail's index of holds lists at most (~70 bytes each in its item). Beyond it, a new
+/// Start made through a deploy tool is judged at once, on the minutes stored so far.
+pub const MAX_HELD_SERIES: usize = 500;
 
-/// How long after a held Start's session window ends it waits for the files that carry the
-/// window's last minutes: CloudTrail delivers most within about five minutes, a few take longer.
-pub const SESSION_HOLD_MINUTES: i64 = 10;
-
-/// Held Starts a trail carries at most (~2 KB each in its item). Beyond it, a new Start made
-/// through a deploy tool is judged at once, on the minutes stored so far.
-pub const MAX_HELD: usize = 50;
+/// Holds one series carries at most (each ~2–9 KB in its item), with the same fallback.
+pub const MAX_HELD_PER_SERIES: usize = 4;
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -119,28 +106,6 @@ fn is_zero(n: &u32) -> bool {
 /// 150 KB in all), so the item stays below DynamoDB's 400 KB. Beyond it, a series judges the
 /// sustained rule on its learned minutes only: a later Start at worst, never a false one.
 pub const MAX_UNLEARNED: usize = 2_000;
-
-impl HeldStart {
-    /// Whether `t` is of this held insight: its End, or a Start that moves it.
-    fn holds(&self, t: &Transition) -> bool {
-        t.start == self.start || t.replaces == Some(self.start)
-    }
-
-    /// Keep `t` with the held Start. A Start that moves it replaces it (the first was never
-    /// written), and the wait covers the moved Start's window too.
-    fn hold(&mut self, mut t: Transition) {
-        if let Some(old) = t.replaces.take() {
-            self.transitions
-                .retain(|h| !(h.phase == Phase::Start && h.start == old));
-            let (_, until) = session::window(t.start, t.start.plus(t.insight_duration - 1));
-            self.start = t.start;
-            self.until = self.until.max(until);
-            self.transitions.insert(0, t);
-        } else {
-            self.transitions.push(t);
-        }
-    }
-}
 
 impl TrailState {
     /// Add a minute of `count` events (`winsorised`) to `sid`'s unlearned ones (a new series
@@ -669,7 +634,8 @@ impl<'a> Engine<'a> {
 
     /// The deploy-session rule (see [`crate::session`]) on this unit of work's transitions.
     ///
-    /// A new Start made through a deploy tool is held in the trail's state until files up to
+    /// A new Start made through a deploy tool is held in its series' state (the trail keeps an
+    /// index), written with the decision as a written Start would be, until files up to
     /// [`SESSION_HOLD_MINUTES`] after its session window have been delivered, or the window is
     /// closed, or `release_all` (the end-of-input flush): a Terraform run reaches its APIs one
     /// after another, so its first API's Start is decided before the rest of the session shows.
@@ -696,30 +662,20 @@ impl<'a> Engine<'a> {
                 || closed.is_some_and(|c| c >= until)
                 || delivered.is_some_and(|d| d >= until.plus(SESSION_HOLD_MINUTES))
         };
-        // Released holds first (their Starts are older), each Start to be judged.
-        let (released, still): (Vec<HeldStart>, Vec<HeldStart>) = std::mem::take(&mut trail.held)
-            .into_iter()
-            .partition(|h| ready(h.until));
-        trail.held = still;
-        let mut list: Transitions = Vec::new();
-        let mut judged: Vec<usize> = Vec::new();
+        // This unit's transitions: into the hold of their insight, into a new hold, or out.
+        let mut now: Transitions = Vec::new();
+        let mut judged_now: Vec<usize> = Vec::new();
         let mut held = Vec::new();
-        for h in released {
-            judged.push(list.len());
-            list.extend(h.transitions.into_iter().map(|t| (h.series.clone(), t)));
-        }
         for (sid, t) in transitions {
-            if let Some(h) = trail
-                .held
-                .iter_mut()
-                .find(|h| h.series == sid && !t.drop && h.holds(&t))
-            {
+            let indexed = trail.held.len() < MAX_HELD_SERIES || trail.held.contains_key(&sid);
+            let state = series.get(self, pk, &sid, key)?;
+            if let Some(h) = state.held.iter_mut().find(|h| !t.drop && h.holds(&t)) {
                 h.hold(t);
                 continue;
             }
             if ctx.is_some() && self.is_deploy_start(&t) {
                 let (_, until) = session::window(t.start, t.start.plus(t.insight_duration - 1));
-                if !ready(until) && trail.held.len() < MAX_HELD {
+                if !ready(until) && indexed && state.held.len() < MAX_HELD_PER_SERIES {
                     tracing::info!(
                         key,
                         series = %sid,
@@ -729,18 +685,40 @@ impl<'a> Engine<'a> {
                          window is delivered"
                     );
                     held.push((sid.clone(), t.start));
-                    trail.held.push(HeldStart {
-                        series: sid,
+                    state.held.push(HeldStart {
                         start: t.start,
                         until,
                         transitions: vec![t],
                     });
+                    trail.held.entry(sid).or_insert(until);
                     continue;
                 }
-                judged.push(list.len());
+                judged_now.push(now.len());
             }
-            list.push((sid, t));
+            now.push((sid, t));
         }
+        // Then the holds whose window has been delivered, before this unit's own (older Starts).
+        let due: Vec<String> = trail
+            .held
+            .iter()
+            .filter(|(_, until)| ready(**until))
+            .map(|(sid, _)| sid.clone())
+            .collect();
+        let mut list: Transitions = Vec::new();
+        let mut judged: Vec<usize> = Vec::new();
+        for sid in due {
+            let state = series.get(self, pk, &sid, key)?;
+            let (go, keep): (Vec<HeldStart>, Vec<HeldStart>) = std::mem::take(&mut state.held)
+                .into_iter()
+                .partition(|h| ready(h.until));
+            state.held = keep;
+            for h in go {
+                judged.push(list.len());
+                list.extend(h.transitions.into_iter().map(|t| (sid.clone(), t)));
+            }
+        }
+        judged.extend(judged_now.into_iter().map(|i| i + list.len()));
+        list.extend(now);
         let Some(ctx) = ctx else {
             return Ok(Verdicts {
                 write: list,
@@ -1204,6 +1182,10 @@ impl<'a> Engine<'a> {
             } else {
                 trail.open_insights.remove(&sid);
             }
+            match entry.state.held.iter().map(|h| h.until).min() {
+                Some(until) => trail.held.insert(sid.clone(), until),
+                None => trail.held.remove(&sid),
+            };
             let cfg = self.config.detector_for(&sid);
             let watch = !entry.state.drop.is_idle() || worth_watching(&entry.state.hours, cfg);
             if !watch {
@@ -1800,57 +1782,6 @@ pub fn stored_series_states(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn transition(phase: Phase, start: i64, replaces: Option<i64>) -> Transition {
-        Transition {
-            phase,
-            start: Minute(start),
-            event_time: Minute(start),
-            insight_average: 20.0,
-            insight_duration: 2,
-            baseline_average: 0.01,
-            baseline_duration: 10_080,
-            insight_attribution: Default::default(),
-            baseline_attribution: Default::default(),
-            accepted_as_normal: false,
-            replaces: replaces.map(Minute),
-            drop: false,
-            withheld: false,
-        }
-    }
-
-    #[test]
-    fn a_held_start_keeps_its_end_and_is_replaced_by_a_start_that_moves_it() {
-        let start = transition(Phase::Start, 100, None);
-        let mut held = HeldStart {
-            series: "s".into(),
-            start: Minute(100),
-            until: Minute(106),
-            transitions: vec![start],
-        };
-        let moved = transition(Phase::Start, 97, Some(100));
-        let other = transition(Phase::Start, 300, None);
-        assert!(held.holds(&moved));
-        assert!(!held.holds(&other), "another insight of the series");
-        held.hold(moved);
-        assert_eq!(held.start, Minute(97));
-        assert_eq!(held.until, Minute(106), "the later window end stays");
-        let end = transition(Phase::End, 97, None);
-        assert!(held.holds(&end));
-        held.hold(end);
-        let kept: Vec<(Phase, i64, Option<Minute>)> = held
-            .transitions
-            .iter()
-            .map(|t| (t.phase, t.start.0, t.replaces))
-            .collect();
-        assert_eq!(
-            kept,
-            vec![(Phase::Start, 97, None), (Phase::End, 97, None)],
-            "the first Start was never written: the moved one replaces it, not a record"
-        );
-        let back: HeldStart = serde_json::from_str(&serde_json::to_string(&held).unwrap()).unwrap();
-        assert_eq!(back, held, "it round-trips through the trail item");
-    }
 
     #[test]
     fn unlearned_sums_are_bounded() {

@@ -16,8 +16,10 @@
 //! `Engine::judge_sessions`). A reported Start is never withdrawn: APIs that arrive after the
 //! hold do not change the verdict on the ones judged before.
 
+use crate::detector::{Phase, Transition};
 use crate::series::SeriesKey;
 use crate::time::Minute;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// User agents of tools that deploy infrastructure (matched in any case, `*` wildcards):
@@ -41,6 +43,46 @@ pub fn is_deploy_agent(agent: &str, patterns: &[String]) -> bool {
 /// How far before the run's first minute and after its proving minute other APIs' minutes count
 /// as the same session.
 pub const SESSION_WINDOW_MINUTES: i64 = 5;
+
+/// How long after a held Start's session window ends it waits for the files that carry the
+/// window's last minutes: CloudTrail delivers most within about five minutes, a few take longer.
+pub const SESSION_HOLD_MINUTES: i64 = 10;
+
+/// A Start made through a deploy tool, held until its session window has been delivered, with
+/// whatever was decided for its insight since. Kept in the series' state, so it is stored with
+/// the decision that made it, as a written Start's file is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldStart {
+    /// The insight's first minute (as its Start now says).
+    pub start: Minute,
+    /// The session window's last minute: judged once files up to [`SESSION_HOLD_MINUTES`]
+    /// after it have been delivered, or once it is closed.
+    pub until: Minute,
+    /// The Start first, then its End, in order.
+    pub transitions: Vec<Transition>,
+}
+
+impl HeldStart {
+    /// Whether `t` is of this held insight: its End, or a Start that moves it.
+    pub fn holds(&self, t: &Transition) -> bool {
+        t.start == self.start || t.replaces == Some(self.start)
+    }
+
+    /// Keep `t` with the held Start. A Start that moves it replaces it (the first was never
+    /// written), and the wait covers the moved Start's window too.
+    pub fn hold(&mut self, mut t: Transition) {
+        if let Some(old) = t.replaces.take() {
+            self.transitions
+                .retain(|h| !(h.phase == Phase::Start && h.start == old));
+            let (_, until) = window(t.start, t.start.plus(t.insight_duration - 1));
+            self.start = t.start;
+            self.until = self.until.max(until);
+            self.transitions.insert(0, t);
+        } else {
+            self.transitions.push(t);
+        }
+    }
+}
 
 /// What another series did in the window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,6 +139,56 @@ pub fn deploy_session<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn transition(phase: Phase, start: i64, replaces: Option<i64>) -> Transition {
+        Transition {
+            phase,
+            start: Minute(start),
+            event_time: Minute(start),
+            insight_average: 20.0,
+            insight_duration: 2,
+            baseline_average: 0.01,
+            baseline_duration: 10_080,
+            insight_attribution: Default::default(),
+            baseline_attribution: Default::default(),
+            accepted_as_normal: false,
+            replaces: replaces.map(Minute),
+            drop: false,
+            withheld: false,
+        }
+    }
+
+    #[test]
+    fn a_held_start_keeps_its_end_and_is_replaced_by_a_start_that_moves_it() {
+        let start = transition(Phase::Start, 100, None);
+        let mut held = HeldStart {
+            start: Minute(100),
+            until: Minute(106),
+            transitions: vec![start],
+        };
+        let moved = transition(Phase::Start, 97, Some(100));
+        let other = transition(Phase::Start, 300, None);
+        assert!(held.holds(&moved));
+        assert!(!held.holds(&other), "another insight of the series");
+        held.hold(moved);
+        assert_eq!(held.start, Minute(97));
+        assert_eq!(held.until, Minute(106), "the later window end stays");
+        let end = transition(Phase::End, 97, None);
+        assert!(held.holds(&end));
+        held.hold(end);
+        let kept: Vec<(Phase, i64, Option<Minute>)> = held
+            .transitions
+            .iter()
+            .map(|t| (t.phase, t.start.0, t.replaces))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![(Phase::Start, 97, None), (Phase::End, 97, None)],
+            "the first Start was never written: the moved one replaces it, not a record"
+        );
+        let back: HeldStart = serde_json::from_str(&serde_json::to_string(&held).unwrap()).unwrap();
+        assert_eq!(back, held, "it round-trips through the trail item");
+    }
 
     fn seen<'a>(series: &'a SeriesKey, caller: &'a str, unusual: bool) -> Observation<'a> {
         Observation {

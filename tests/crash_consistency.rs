@@ -51,9 +51,19 @@ impl InsightSink for CrashingSink<'_> {
 /// A small trail: history, an error burst split over two files (with a duplicate eventID), a
 /// call-rate burst, and a later file that closes the minutes so both insights End.
 fn trail(dir: &Path) -> Vec<(String, PathBuf)> {
+    trail_through(dir, None)
+}
+
+/// As [`trail`], every call made through `agent` when given.
+fn trail_through(dir: &Path, agent: Option<&str>) -> Vec<(String, PathBuf)> {
     let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
     let mut files = Vec::new();
-    let mut add = |stamp: &str, unique: &str, records: Vec<Value>| {
+    let mut add = |stamp: &str, unique: &str, mut records: Vec<Value>| {
+        if let Some(agent) = agent {
+            for r in &mut records {
+                r["userAgent"] = Value::from(agent);
+            }
+        }
         let p = write_log(dir, "123456789012", "us-east-1", stamp, unique, &records);
         files.push((
             p.strip_prefix(dir).unwrap().to_string_lossy().to_string(),
@@ -408,4 +418,43 @@ fn embedded_store_a_crash_after_any_write_or_commit_then_restart_equals_a_clean_
         files.len() as i64 + 1,
         "one commit per file and one for the end-of-input flush, each crashed at"
     );
+}
+
+/// The same through Terraform: each Start is held for the deploy-session rule (two APIs are no
+/// session) in the series' state from the file that proves it to the one that delivers its window,
+/// then written. A crash at any write in between loses no hold and writes nothing twice.
+const TERRAFORM: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io)";
+
+#[test]
+fn held_starts_survive_a_crash_after_any_write_on_dynamodb_and_the_embedded_store() {
+    local_aws();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = trail_through(dir.path(), Some(TERRAFORM));
+    // Both Starts are held first (not judged in the file that proves them).
+    let state = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(state.path()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let sink = DirectorySink {
+        root: out.path().to_path_buf(),
+    };
+    let engine = Engine::new(config(), &store, &sink);
+    let mut held = Vec::new();
+    for (key, path) in &files {
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(std::fs::File::open(path)?))
+        };
+        let o = engine.process(key, key, &open).unwrap();
+        held.extend(o.held.iter().map(|(sid, _)| (key.clone(), sid.clone())));
+    }
+    assert_eq!(held.len(), 2, "each Start held once: {held:?}");
+    let clean = run(&rt, &files, NEVER);
+    let (writes, _) = every_crash(&clean, |crash| run(&rt, &files, crash));
+    assert!(writes > 20, "DynamoDB: crashed at each of {writes} writes");
+    let clean = run_embedded(&files, NEVER);
+    let (writes, _) = every_crash(&clean, |crash| run_embedded(&files, crash));
+    assert!(writes > 20, "embedded: crashed at each of {writes} writes");
 }

@@ -102,19 +102,29 @@ fn run(dir: &Path, settings: &[(&str, &str)]) -> (ReplaySummary, Vec<String>) {
     (summary, names)
 }
 
-/// Replay `dir` with the defaults: the summary only (for insights still open at the end).
-fn run_open(dir: &Path) -> ReplaySummary {
+/// Replay `dir` with the defaults, with or without the end-of-input flush: the Starts withheld
+/// and the records written (event name and state), in order.
+fn written(dir: &Path, flush: bool) -> (usize, Vec<(String, String)>) {
     let work = tempfile::tempdir().unwrap();
     let (state, out) = (work.path().join("state"), work.path().join("out"));
-    replay(
+    let summary = replay(
         &[dir.to_path_buf()],
         &state,
         &out,
         Config::default(),
-        true,
+        flush,
         false,
     )
-    .unwrap()
+    .unwrap();
+    let records = summary
+        .insights
+        .iter()
+        .map(|r| {
+            let d = &r.insight_details;
+            (d.event_name.clone(), d.state.clone())
+        })
+        .collect();
+    (summary.withheld, records)
 }
 
 fn all_names(apis: &[(&str, &str)]) -> Vec<String> {
@@ -335,18 +345,16 @@ fn an_api_delivered_a_file_ahead_of_its_session_is_held_and_withheld_with_it() {
         "SESSIONALONE0002",
         &calls("00", 0, APIS[0]),
     );
-    let summary = run_open(alone.path());
-    let written: Vec<(String, String)> = summary
-        .insights
-        .iter()
-        .map(|r| {
-            let d = &r.insight_details;
-            (d.event_name.clone(), d.state.clone())
-        })
-        .collect();
+    let start = (APIS[0].1.to_string(), "Start".to_string());
+    let end = (APIS[0].1.to_string(), "End".to_string());
     assert_eq!(
-        (summary.withheld, written),
-        (0, vec![(APIS[0].1.to_string(), "Start".to_string())]),
+        written(alone.path(), false),
+        (0, Vec::new()),
+        "held: no file has delivered its window yet"
+    );
+    assert_eq!(
+        written(alone.path(), true),
+        (0, vec![start.clone()]),
         "still open: its Start is written by the end-of-input flush"
     );
     log_key(
@@ -355,11 +363,10 @@ fn an_api_delivered_a_file_ahead_of_its_session_is_held_and_withheld_with_it() {
         "SESSIONALONE0003",
         &[quiet("2026-01-09T10:35:00Z", "q-2")],
     );
-    let (summary, names) = run(alone.path(), &[]);
     assert_eq!(
-        (summary.withheld, names),
-        (0, vec![APIS[0].1.to_string()]),
-        "released by a later file, Start and End"
+        written(alone.path(), false),
+        (0, vec![start, end]),
+        "released by a later file, without a flush: its Start, then its End"
     );
 }
 
@@ -383,4 +390,60 @@ fn an_api_judged_before_the_rest_of_its_session_came_is_reported() {
         "the first API, judged alone"
     );
     assert_eq!(summary.withheld, APIS.len() - 1);
+}
+
+/// In the Lambda an account that goes quiet after a run delivers no later file: the scheduled
+/// sweep judges the hold once it has closed the window's minutes, and writes the Start.
+#[test]
+fn the_sweep_releases_a_hold_of_an_account_that_went_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    log_key(
+        dir.path(),
+        "20260101T0005Z",
+        "SESSIONSWEEP0001",
+        &[quiet("2026-01-01T00:00:00Z", "q-1")],
+    );
+    log_key(
+        dir.path(),
+        "20260109T1003Z",
+        "SESSIONSWEEP0002",
+        &calls("00", 0, APIS[0]),
+    );
+    let state = tempfile::tempdir().unwrap();
+    let store = trail_insights::store::EmbeddedStore::open(state.path()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let sink = DirectorySink {
+        root: out.path().to_path_buf(),
+    };
+    let engine = Engine::new(Config::default(), &store, &sink);
+    let mut held = 0;
+    for (key, path) in find_log_files(&[dir.path().to_path_buf()]).unwrap() {
+        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+            Ok(Box::new(std::fs::File::open(&path)?))
+        };
+        let o = engine.process(&key, &key, &open).unwrap();
+        assert!(o.insights.is_empty(), "{key}: nothing written yet");
+        held += o.held.len();
+    }
+    assert_eq!(held, 1);
+    let at = |t: &str| trail_insights::time::Minute::parse_event_time(t).unwrap();
+    // Lateness 15 and the sweep's grace 15: at 10:30 nothing after 10:00 is closed yet.
+    assert!(engine.sweep(at("2026-01-09T10:30:00Z")).unwrap().is_empty());
+    let records: Vec<(String, String)> = engine
+        .sweep(at("2026-01-09T11:00:00Z"))
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let d = &r.insight_details;
+            (d.event_name.clone(), d.state.clone())
+        })
+        .collect();
+    assert_eq!(
+        records,
+        vec![
+            (APIS[0].1.to_string(), "Start".to_string()),
+            (APIS[0].1.to_string(), "End".to_string())
+        ],
+        "the window closed: judged, not a session, written with its End"
+    );
 }
