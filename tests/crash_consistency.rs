@@ -428,10 +428,7 @@ const TERRAFORM: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.ter
 #[test]
 fn held_starts_survive_a_crash_after_any_write_on_dynamodb_and_the_embedded_store() {
     local_aws();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let files = trail_through(dir.path(), Some(TERRAFORM));
     // Both Starts are held first (not judged in the file that proves them).
