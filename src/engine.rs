@@ -653,8 +653,7 @@ impl<'a> Engine<'a> {
         release_all: bool,
         key: &str,
     ) -> Result<Verdicts, Abort> {
-        let min_apis = self.config.deploy_session_apis;
-        let ctx = context(trail).filter(|_| min_apis > 0);
+        let ctx = context(trail).filter(|_| self.config.deploy_session_apis > 0);
         let (closed, delivered) = (trail.closed_through, trail.newest_delivery);
         let ready = |until: Minute| {
             release_all
@@ -674,7 +673,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             if ctx.is_some() && self.is_deploy_start(&t) {
-                let (_, until) = session::window(t.start, t.start.plus(t.insight_duration - 1));
+                let (_, until) = session::window_of(&t);
                 if !ready(until) && indexed && state.held.len() < MAX_HELD_PER_SERIES {
                     tracing::info!(
                         key,
@@ -690,6 +689,7 @@ impl<'a> Engine<'a> {
                         until,
                         transitions: vec![t],
                     });
+                    // Listed now for the cap; `save_series` derives the list from the states.
                     trail.held.entry(sid).or_insert(until);
                     continue;
                 }
@@ -719,31 +719,43 @@ impl<'a> Engine<'a> {
         }
         judged.extend(judged_now.into_iter().map(|i| i + list.len()));
         list.extend(now);
-        let Some(ctx) = ctx else {
-            return Ok(Verdicts {
-                write: list,
-                withheld: Vec::new(),
-                held,
-            });
+        let withheld = match ctx {
+            Some(ctx) => self.withhold_sessions(pk, ctx, series, &mut list, &judged, key)?,
+            None => Vec::new(),
         };
+        Ok(Verdicts {
+            write: list,
+            withheld,
+            held,
+        })
+    }
+
+    /// Judge the Starts at `judged` in `list` on their session windows as stored now: mark each
+    /// deploy session's Start (and End, when it ended while held) withheld, and its open insight
+    /// too. Returns them.
+    fn withhold_sessions(
+        &self,
+        pk: &str,
+        ctx: TrailContext,
+        series: &mut SeriesCache,
+        list: &mut Transitions,
+        judged: &[usize],
+        key: &str,
+    ) -> Result<Vec<(String, Minute)>, Abort> {
         let windows: Vec<(Minute, Minute)> = judged
             .iter()
-            .map(|&i| &list[i].1)
-            .map(|t| session::window(t.start, t.start.plus(t.insight_duration - 1)))
+            .map(|&i| session::window_of(&list[i].1))
             .collect();
         let (Some(from), Some(to)) = (
             windows.iter().map(|w| w.0).min(),
             windows.iter().map(|w| w.1).max(),
         ) else {
-            return Ok(Verdicts {
-                write: list,
-                withheld: Vec::new(),
-                held,
-            });
+            return Ok(Vec::new());
         };
         let minutes = self.minutes_between(pk, from, to, key)?;
+        let min_apis = self.config.deploy_session_apis;
         let mut withheld = Vec::new();
-        for i in judged {
+        for (&i, &(from, to)) in judged.iter().zip(&windows) {
             let (sid, t) = &list[i];
             let (Some(own), Some((caller, _))) = (
                 SeriesKey::from_id(sid),
@@ -752,7 +764,6 @@ impl<'a> Engine<'a> {
                 continue;
             };
             let (sid, start, caller) = (sid.clone(), t.start, caller.clone());
-            let (from, to) = session::window(start, start.plus(t.insight_duration - 1));
             // The other series in the window: who led each there, and whether its events there
             // are far above its usual rate (a state is read only for those this caller led).
             let mut window: BTreeMap<&str, (u64, TopCounts)> = BTreeMap::new();
@@ -804,11 +815,7 @@ impl<'a> Engine<'a> {
                 ins.withheld = true;
             }
         }
-        Ok(Verdicts {
-            write: list,
-            withheld,
-            held,
-        })
+        Ok(withheld)
     }
 
     /// A new Start (not a moved one, not a drop) whose top user agent is a deploy tool's.

@@ -74,7 +74,7 @@ impl HeldStart {
         if let Some(old) = t.replaces.take() {
             self.transitions
                 .retain(|h| !(h.phase == Phase::Start && h.start == old));
-            let (_, until) = window(t.start, t.start.plus(t.insight_duration - 1));
+            let (_, until) = window_of(&t);
             self.start = t.start;
             self.until = self.until.max(until);
             self.transitions.insert(0, t);
@@ -108,6 +108,11 @@ pub fn window(start: Minute, proving: Minute) -> (Minute, Minute) {
         start.plus(-SESSION_WINDOW_MINUTES),
         proving.plus(SESSION_WINDOW_MINUTES),
     )
+}
+
+/// The window around a Start's run as far as it is known (its first minute to its proving one).
+pub fn window_of(t: &Transition) -> (Minute, Minute) {
+    window(t.start, t.start.plus(t.insight_duration - 1))
 }
 
 /// Whether a Start of `series`, whose top caller is `caller`, is part of a deploy session, given

@@ -234,17 +234,27 @@ fn on_dynamodb(dir: &Path) -> (usize, usize, usize) {
     };
     let engine = Engine::new(Config::default(), &store, &sink);
     let (mut held, mut withheld, mut records) = (0, 0, 0);
-    for (key, path) in find_log_files(&[dir.to_path_buf()]).unwrap() {
-        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
-            Ok(Box::new(std::fs::File::open(&path)?))
-        };
-        let o = engine.process(&key, &key, &open).unwrap();
+    for o in process_all(&engine, dir) {
         held += o.held.len();
         withheld += o.withheld.len();
         records += o.insights.len();
     }
     records += engine.flush().unwrap().len();
     (held, withheld, records)
+}
+
+/// Process `dir`'s files in delivery order (no flush): each one's outcome.
+fn process_all(engine: &Engine<'_>, dir: &Path) -> Vec<trail_insights::engine::Outcome> {
+    find_log_files(&[dir.to_path_buf()])
+        .unwrap()
+        .into_iter()
+        .map(|(key, path)| {
+            let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+                Ok(Box::new(std::fs::File::open(&path)?))
+            };
+            engine.process(&key, &key, &open).unwrap()
+        })
+        .collect()
 }
 
 #[test]
@@ -286,22 +296,28 @@ fn calls(minute: &str, i: usize, api: (&str, &str)) -> Vec<Value> {
         .collect()
 }
 
-/// A trail observed since 2026-01-01 whose session's first API (at 10:00, delivered 10:03)
-/// arrives a file ahead of the other five (at `rest_minute`, delivered at `rest_delivered`), with
-/// `between` files in between; a last file closes every minute.
-fn staggered(dir: &Path, between: &[(&str, &str)], rest_minute: &str, rest_delivered: &str) {
+/// A trail observed since 2026-01-01 (file `<prefix>01`), then the session's first API: 20
+/// calls at 2026-01-09T10:00 by the deploy role through Terraform, delivered at 10:03 (`<prefix>02`).
+fn first_api(dir: &Path, prefix: &str) {
     log_key(
         dir,
         "20260101T0005Z",
-        "SESSIONORDER0001",
+        &format!("{prefix}01"),
         &[quiet("2026-01-01T00:00:00Z", "q-1")],
     );
     log_key(
         dir,
         "20260109T1003Z",
-        "SESSIONORDER0002",
+        &format!("{prefix}02"),
         &calls("00", 0, APIS[0]),
     );
+}
+
+/// A trail observed since 2026-01-01 whose session's first API (at 10:00, delivered 10:03)
+/// arrives a file ahead of the other five (at `rest_minute`, delivered at `rest_delivered`), with
+/// `between` files in between; a last file closes every minute.
+fn staggered(dir: &Path, between: &[(&str, &str)], rest_minute: &str, rest_delivered: &str) {
+    first_api(dir, "SESSIONORDER00");
     for (k, (delivered, t)) in between.iter().enumerate() {
         let name = format!("SESSIONORDERB{k:03}");
         log_key(dir, delivered, &name, &[quiet(t, &format!("q-b-{k}"))]);
@@ -333,18 +349,7 @@ fn an_api_delivered_a_file_ahead_of_its_session_is_held_and_withheld_with_it() {
 
     // Held, not lost: without the rule's other APIs the first API is written, Start and End.
     let alone = tempfile::tempdir().unwrap();
-    log_key(
-        alone.path(),
-        "20260101T0005Z",
-        "SESSIONALONE0001",
-        &[quiet("2026-01-01T00:00:00Z", "q-1")],
-    );
-    log_key(
-        alone.path(),
-        "20260109T1003Z",
-        "SESSIONALONE0002",
-        &calls("00", 0, APIS[0]),
-    );
+    first_api(alone.path(), "SESSIONALONE00");
     let start = (APIS[0].1.to_string(), "Start".to_string());
     let end = (APIS[0].1.to_string(), "End".to_string());
     assert_eq!(
@@ -397,18 +402,7 @@ fn an_api_judged_before_the_rest_of_its_session_came_is_reported() {
 #[test]
 fn the_sweep_releases_a_hold_of_an_account_that_went_quiet() {
     let dir = tempfile::tempdir().unwrap();
-    log_key(
-        dir.path(),
-        "20260101T0005Z",
-        "SESSIONSWEEP0001",
-        &[quiet("2026-01-01T00:00:00Z", "q-1")],
-    );
-    log_key(
-        dir.path(),
-        "20260109T1003Z",
-        "SESSIONSWEEP0002",
-        &calls("00", 0, APIS[0]),
-    );
+    first_api(dir.path(), "SESSIONSWEEP00");
     let state = tempfile::tempdir().unwrap();
     let store = trail_insights::store::EmbeddedStore::open(state.path()).unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -417,12 +411,8 @@ fn the_sweep_releases_a_hold_of_an_account_that_went_quiet() {
     };
     let engine = Engine::new(Config::default(), &store, &sink);
     let mut held = 0;
-    for (key, path) in find_log_files(&[dir.path().to_path_buf()]).unwrap() {
-        let open = || -> std::io::Result<Box<dyn std::io::Read>> {
-            Ok(Box::new(std::fs::File::open(&path)?))
-        };
-        let o = engine.process(&key, &key, &open).unwrap();
-        assert!(o.insights.is_empty(), "{key}: nothing written yet");
+    for o in process_all(&engine, dir.path()) {
+        assert!(o.insights.is_empty(), "{}: nothing written yet", o.key);
         held += o.held.len();
     }
     assert_eq!(held, 1);
