@@ -297,7 +297,8 @@ fn calls(minute: &str, i: usize, api: (&str, &str)) -> Vec<Value> {
 }
 
 /// A trail observed since 2026-01-01 (file `<prefix>01`), then the session's first API: 20
-/// calls at 2026-01-09T10:00 by the deploy role through Terraform, delivered at 10:03 (`<prefix>02`).
+/// calls at 2026-01-09T10:00 by the deploy role through Terraform, delivered at 10:03
+/// (`<prefix>02`).
 fn first_api(dir: &Path, prefix: &str) {
     log_key(
         dir,
