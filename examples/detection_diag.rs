@@ -6,6 +6,10 @@
 //!
 //! With `DIAG_E2E=<dir>`, the false insights of the end-to-end run instead (log files written to
 //! `<dir>/logs` once, replayed through the engine), with the account's deploy sessions near each.
+//!
+//! With `DIAG_MEMORY=1`, each false insight's and target-class spike's largest minute beside the
+//! series' largest minute in the 7, 14 and 28 days before: whether a longer memory of bursts
+//! would tell benign bursts from spikes.
 
 use anyhow::Result;
 use trail_insights::attribution::Attribution;
@@ -30,6 +34,10 @@ fn main() -> Result<()> {
         .start
         .plus(i64::from(cfg.warmup_hours) * MINUTES_PER_HOUR);
 
+    if std::env::var("DIAG_MEMORY").is_ok() {
+        memory(&traffic, &predictions, warm);
+        return Ok(());
+    }
     if let Ok(dir) = std::env::var("DIAG_E2E") {
         return end_to_end_false(&traffic, std::path::Path::new(&dir), warm);
     }
@@ -338,4 +346,47 @@ fn first_after_shift(traffic: &Traffic, p: &Prediction, all: &[Prediction]) -> b
                 .min_by_key(|q| q.start)
                 .is_some_and(|q| q == p)
     })
+}
+
+/// `DIAG_MEMORY`: the largest minute of each false insight and target-class spike beside the
+/// series' largest minute in the 7, 14 and 28 days before it (leaving out the hour before).
+fn memory(traffic: &Traffic, predictions: &[Prediction], warm: Minute) {
+    let origin = traffic.scenario.start;
+    let line = |tag: &str, si: usize, from: Minute, minutes: i64, note: &str| {
+        let s = &traffic.series[si];
+        let i = (from.0 - origin.0) as usize;
+        let largest = |range: std::ops::Range<usize>| {
+            range
+                .filter(|&j| j < s.normal.len())
+                .map(|j| s.total(j))
+                .max()
+                .unwrap_or(0)
+        };
+        let before = |days: usize| largest(i.saturating_sub(days * 1440)..i.saturating_sub(60));
+        println!(
+            "{tag} {:18} day {:2} rate {:.4} peak {:4} prior7 {:4} prior14 {:4} prior28 {:4} {note}",
+            s.pattern.label(),
+            i / 1440,
+            s.mean_rate,
+            largest(i..i + minutes.max(1) as usize),
+            before(7),
+            before(14),
+            before(28),
+        );
+    };
+    for p in predictions {
+        if p.start >= warm
+            && !matches_injection(traffic, p)
+            && !first_after_shift(traffic, p, predictions)
+        {
+            line("FP", p.series, p.start, p.end.0 - p.start.0, "");
+        }
+    }
+    for inj in &traffic.injections {
+        if inj.ratio >= TARGET_RATIO && inj.events >= TARGET_EVENTS {
+            let hit = predictions.iter().any(|p| overlaps(inj, p));
+            let note = format!("hit {hit}");
+            line("TG", inj.series, inj.start, i64::from(inj.minutes), &note);
+        }
+    }
 }

@@ -80,6 +80,20 @@ fn small_scenario_meets_the_floors_and_beats_the_references() {
         ours.recall_target.value()
     );
 
+    // The report's tables are well formed: every row has as many cells as its header.
+    let md = trail_insights::evaluation::report::markdown(&e, "trail-insights evaluate", None);
+    let mut tables = 0;
+    for table in md.split("\n\n").filter(|b| b.starts_with('|')) {
+        tables += 1;
+        let cells = |line: &str| line.matches('|').count();
+        let mut lines = table.lines();
+        let width = lines.next().map(cells).unwrap_or(0);
+        for line in lines {
+            assert_eq!(cells(line), width, "row `{line}` in table:\n{table}");
+        }
+    }
+    assert!(tables >= 8, "the report has its tables ({tables})");
+
     // Every reference detector cries wolf at least ten times as often.
     for r in &e.headline[1..] {
         let theirs = r.score.false_overall.per_series_week();
