@@ -33,7 +33,13 @@ fn build_handler() {
 impl Watch {
     pub fn start(env: &[(&str, String)]) -> Watch {
         build_handler();
-        let port = 9100 + (std::process::id() % 400) as u16;
+        // A port the OS has just handed out, so not one of the local servers' (SeaweedFS alone
+        // listens on 9333 and 9340; a port picked from the process id once landed on 9340: the
+        // runtime could not bind it and shut down, and the invocations reached SeaweedFS).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
         let cl = root().join(".tools/cl/bin");
         if !cl.join("cargo-lambda").exists() {
             let ok = Command::new(root().join("scripts/install-tools.sh"))
