@@ -80,10 +80,7 @@ fn main() -> Result<()> {
     println!("## False insights");
     let mut false_count = 0;
     for p in &predictions {
-        if p.start < warm
-            || matches_injection(&traffic, p)
-            || first_after_shift(&traffic, p, &predictions)
-        {
+        if !is_false(&traffic, p, &predictions, warm) {
             continue;
         }
         false_count += 1;
@@ -270,10 +267,7 @@ fn end_to_end_false(traffic: &Traffic, dir: &std::path::Path, warm: Minute) -> R
     };
     let mut false_count = 0;
     for p in &predictions {
-        if p.start < warm
-            || matches_injection(traffic, p)
-            || first_after_shift(traffic, p, &predictions)
-        {
+        if !is_false(traffic, p, &predictions, warm) {
             continue;
         }
         false_count += 1;
@@ -327,6 +321,12 @@ fn state_before(
     state
 }
 
+/// A false insight as the scorer counts it: after the warm-up, matching no injection, and not
+/// the first insight after a level shift.
+fn is_false(traffic: &Traffic, p: &Prediction, all: &[Prediction], warm: Minute) -> bool {
+    p.start >= warm && !matches_injection(traffic, p) && !first_after_shift(traffic, p, all)
+}
+
 fn matches_injection(traffic: &Traffic, p: &Prediction) -> bool {
     traffic.injections.iter().any(|inj| overlaps(inj, p))
 }
@@ -352,6 +352,8 @@ fn first_after_shift(traffic: &Traffic, p: &Prediction, all: &[Prediction]) -> b
 /// series' largest minute in the 7, 14 and 28 days before it (leaving out the hour before).
 fn memory(traffic: &Traffic, predictions: &[Prediction], warm: Minute) {
     let origin = traffic.scenario.start;
+    const DAY: usize = MINUTES_PER_DAY as usize;
+    const HOUR: usize = MINUTES_PER_HOUR as usize;
     let line = |tag: &str, si: usize, from: Minute, minutes: i64, note: &str| {
         let s = &traffic.series[si];
         let i = (from.0 - origin.0) as usize;
@@ -362,11 +364,11 @@ fn memory(traffic: &Traffic, predictions: &[Prediction], warm: Minute) {
                 .max()
                 .unwrap_or(0)
         };
-        let before = |days: usize| largest(i.saturating_sub(days * 1440)..i.saturating_sub(60));
+        let before = |days: usize| largest(i.saturating_sub(days * DAY)..i.saturating_sub(HOUR));
         println!(
             "{tag} {:18} day {:2} rate {:.4} peak {:4} prior7 {:4} prior14 {:4} prior28 {:4} {note}",
             s.pattern.label(),
-            i / 1440,
+            i / DAY,
             s.mean_rate,
             largest(i..i + minutes.max(1) as usize),
             before(7),
@@ -375,10 +377,7 @@ fn memory(traffic: &Traffic, predictions: &[Prediction], warm: Minute) {
         );
     };
     for p in predictions {
-        if p.start >= warm
-            && !matches_injection(traffic, p)
-            && !first_after_shift(traffic, p, predictions)
-        {
+        if is_false(traffic, p, predictions, warm) {
             line("FP", p.series, p.start, p.end.0 - p.start.0, "");
         }
     }
