@@ -188,8 +188,17 @@ pub enum Command {
     /// configuration, score it beside reference detectors, and write a Markdown report and chart.
     Evaluate {
         /// `small` (seconds; what `make test` guards) or `full` (minutes; EVALUATION.md).
-        #[arg(long, default_value = "full")]
-        scenario: String,
+        /// Default `full`, unless `--series` is given alone.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Also (or, without `--scenario`, only) the real-data benchmark: every labelled CSV
+        /// series (`TimeStamp,Value,Label`) under this folder, converted to log files and
+        /// replayed end to end (e.g. ../shared/datasets/cloud-monitoring).
+        #[arg(long)]
+        series: Option<PathBuf>,
+        /// With `--series` alone: print the score as one JSON object on the last line.
+        #[arg(long)]
+        json: bool,
         /// Random seed of the traffic.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -382,20 +391,28 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo { dir, days, seed } => demo(dir, days, seed),
         Command::Evaluate {
             scenario,
+            series,
+            json,
             seed,
             dir,
             report,
             chart,
             config,
             counts_only,
-        } => evaluate(
-            &scenario,
-            seed,
-            dir,
-            (&report, &chart),
-            config.as_deref(),
-            !counts_only,
-        ),
+        } => match (scenario, series) {
+            (None, Some(series)) => {
+                evaluate_real(&series, dir, config.as_deref(), json, !counts_only)
+            }
+            (scenario, series) => evaluate(
+                scenario.as_deref().unwrap_or("full"),
+                series.as_deref(),
+                seed,
+                dir,
+                (&report, &chart),
+                config.as_deref(),
+                !counts_only,
+            ),
+        },
         Command::Plot {
             insight,
             state,
@@ -856,8 +873,33 @@ pub fn metrics(
     Ok(serde_json::json!({ "Timestamps": timestamps, "Values": values }))
 }
 
+/// The real-data benchmark alone: a table on stdout, and with `json` one object on the last line.
+fn evaluate_real(
+    series: &Path,
+    dir: Option<PathBuf>,
+    config: Option<&Path>,
+    json: bool,
+    replay: bool,
+) -> Result<()> {
+    let config = Config::load(config)?;
+    let temp = tempfile::tempdir().context("creating a temporary directory")?;
+    let dir = dir.unwrap_or_else(|| temp.path().to_path_buf());
+    let e = crate::evaluation::real::evaluate(series, &config, &dir, replay)?;
+    let command = format!("trail-insights evaluate --series {}", series.display());
+    print!(
+        "{}",
+        crate::evaluation::report::real_markdown(&e, &command, None)
+    );
+    if json {
+        println!("{}", crate::evaluation::real::summary_json(&e));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn evaluate(
     scenario: &str,
+    series: Option<&Path>,
     seed: u64,
     dir: Option<PathBuf>,
     (report, chart): (&Path, &Path),
@@ -883,7 +925,19 @@ fn evaluate(
         "trail-insights evaluate --scenario {} --seed {seed}",
         scenario.name
     );
-    crate::evaluation::report::write(&e, &command, report, chart)?;
+    let real = series
+        .map(|s| crate::evaluation::real::evaluate(s, &config, &dir.join("real"), replay))
+        .transpose()?;
+    let real_command = series
+        .map(|s| format!("trail-insights evaluate --series {}", s.display()))
+        .unwrap_or_default();
+    crate::evaluation::report::write(
+        &e,
+        real.as_ref().map(|r| (r, real_command.as_str())),
+        &command,
+        report,
+        chart,
+    )?;
     let sc = e
         .end_to_end
         .as_ref()

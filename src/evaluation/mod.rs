@@ -5,6 +5,7 @@
 
 pub mod logs;
 pub mod methods;
+pub mod real;
 pub mod report;
 pub mod score;
 pub mod traffic;

@@ -1,5 +1,6 @@
 //! EVALUATION.md and its chart, from an [`Evaluation`].
 
+use super::real::{LabelledSeries, RealEvaluation, SeriesScore, is_design};
 use super::score::{
     FalseRate, RATE_STRATA, Ratio, Score, TARGET_EVENTS, TARGET_RATIO, all_patterns, quantile,
 };
@@ -408,14 +409,56 @@ fn pattern_counts(e: &Evaluation) -> String {
 
 /// Recall (all injections) against false insights per series-week, one line per method family.
 pub fn chart(sweep: &[MethodResult], path: &Path) -> Result<()> {
+    let mut families: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in sweep {
+        let x = r.score.false_overall.per_series_week();
+        let y = r.score.recall_all.value().unwrap_or(0.0);
+        families
+            .entry(r.method.family().to_string())
+            .or_default()
+            .push((x, y));
+    }
+    trade_off_chart(
+        "Recall vs false insights per series-week",
+        "recall, all injected anomalies",
+        families,
+        path,
+    )
+}
+
+/// The real-data benchmark's trade-off curve: recall of rise windows against false insights per
+/// series-week, one line per detector family.
+pub fn real_chart(e: &RealEvaluation, path: &Path) -> Result<()> {
+    let mut families: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for m in e.sweep.iter().chain(&e.references) {
+        let family = m.label.split([' ', ',']).next().unwrap_or("").to_string();
+        let all = m.all();
+        families
+            .entry(family)
+            .or_default()
+            .push((all.false_per_series_week(), all.recall()));
+    }
+    let e2e = e.end_to_end.all();
+    families.insert(
+        "trail-insights end to end (default)".into(),
+        vec![(e2e.false_per_series_week(), e2e.recall())],
+    );
+    trade_off_chart(
+        "Real series: recall vs false insights per series-week",
+        "recall, labelled rise windows",
+        families,
+        path,
+    )
+}
+
+fn trade_off_chart(
+    title: &str,
+    y_desc: &str,
+    families: BTreeMap<String, Vec<(f64, f64)>>,
+    path: &Path,
+) -> Result<()> {
     use plotters::prelude::*;
     const FLOOR: f64 = 1e-4;
-    let mut families: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
-    for r in sweep {
-        let x = r.score.false_overall.per_series_week().max(FLOOR);
-        let y = r.score.recall_all.value().unwrap_or(0.0);
-        families.entry(r.method.family()).or_default().push((x, y));
-    }
     let x_max = families
         .values()
         .flatten()
@@ -427,10 +470,7 @@ pub fn chart(sweep: &[MethodResult], path: &Path) -> Result<()> {
     let fail = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Recall vs false insights per series-week",
-            ("sans-serif", 22),
-        )
+        .caption(title, ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(55)
@@ -439,11 +479,14 @@ pub fn chart(sweep: &[MethodResult], path: &Path) -> Result<()> {
     chart
         .configure_mesh()
         .x_desc("false insights per series-week (log; 1e-4 = none)")
-        .y_desc("recall, all injected anomalies")
+        .y_desc(y_desc)
         .draw()
         .map_err(|e| fail(&e))?;
     let colours = [RED, BLUE, GREEN, MAGENTA, CYAN, BLACK];
     for (i, (family, mut points)) in families.into_iter().enumerate() {
+        for p in &mut points {
+            p.0 = p.0.max(FLOOR);
+        }
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         let colour = colours[i % colours.len()];
         chart
@@ -470,12 +513,118 @@ pub fn chart(sweep: &[MethodResult], path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Write the report and the chart next to it.
-pub fn write(e: &Evaluation, command: &str, report: &Path, chart_path: &Path) -> Result<()> {
+/// One row of the real-data tables.
+fn real_row(md: &mut String, label: &str, s: &SeriesScore) {
+    let _ = writeln!(
+        md,
+        "| {label} | {}/{} ({:.0}%) | {:.2} ({}) | {:.1} | {} |",
+        s.detected,
+        s.windows,
+        s.recall() * 100.0,
+        s.false_per_series_week(),
+        s.false_insights,
+        s.series_weeks,
+        s.null_false
+    );
+}
+
+const REAL_HEADER: &str = "| | rise windows found | false insights per series-week (count) | series-weeks | on null series |\n|---|---|---|---|---|";
+
+/// The "Real series" section: ours end to end by group, the design and held-out parts, and ours
+/// on counts (presets, the main knob) beside the references.
+pub fn real_markdown(e: &RealEvaluation, command: &str, chart: Option<&str>) -> String {
+    let mut md = String::new();
+    let drops: usize = e.end_to_end.by_group.values().map(|s| s.drop_windows).sum();
+    let warm: usize = e
+        .end_to_end
+        .by_group
+        .values()
+        .map(|s| s.warmup_windows)
+        .sum();
+    let _ = writeln!(
+        md,
+        "## Real series\n\nProduced by `{command}`: {} labelled series from `{}` (public, nobody \
+         on this project generated them), {} events in {} delivery files after conversion, \
+         replayed end to end in {:.1} s. Each series is one account calling one write API; an \
+         hourly step's events are spread over its 60 minutes; a series is thinned to at most {} \
+         events; consecutive labelled steps form a window, a *rise* when its mean is above the \
+         median of the week before it. A rise window is found when a Start falls inside it \
+         (± {} minutes); a Start outside every labelled window is a false insight. {} drop \
+         windows are not scored here, nor {} rise windows that begin during the warm-up. The \
+         detector was designed on the folders {}; the others are the held-out check.\n",
+        e.series.len(),
+        e.root.display(),
+        e.series.iter().map(LabelledSeries::events).sum::<u64>(),
+        e.files,
+        e.seconds,
+        super::real::EVENTS_CAP,
+        super::real::WINDOW_GRACE_MINUTES,
+        drops,
+        warm,
+        super::real::DESIGN_GROUPS
+            .iter()
+            .map(|g| format!("`{g}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(md, "### End to end, default configuration\n\n{REAL_HEADER}");
+    for (group, s) in &e.end_to_end.by_group {
+        let part = if is_design(group) {
+            "design"
+        } else {
+            "held out"
+        };
+        real_row(&mut md, &format!("`{group}` ({part})"), s);
+    }
+    real_row(&mut md, "**design set**", &e.end_to_end.part(true));
+    real_row(&mut md, "**held-out set**", &e.end_to_end.part(false));
+    real_row(&mut md, "**all**", &e.end_to_end.all());
+    let _ = writeln!(
+        md,
+        "\n### Presets and references, on the same counts (all series)\n\nThe detector fed \
+         minute by minute, without log files; the references as in the synthetic section.\n\n\
+         {REAL_HEADER}"
+    );
+    for m in e.presets.iter().chain(&e.references).chain(&e.sweep) {
+        real_row(&mut md, &m.label, &m.all());
+    }
+    let _ = writeln!(md, "\n#### Held-out set only\n\n{REAL_HEADER}");
+    for m in e.presets.iter().chain(&e.references) {
+        real_row(&mut md, &m.label, &m.part(false));
+    }
+    if let Some(chart) = chart {
+        let _ = writeln!(md, "\n![Real series: recall vs false insights]({chart})\n");
+    }
+    md
+}
+
+/// Write the report and the chart next to it; with a real-data evaluation, its section comes
+/// first (real traffic is what users judge detection by) and its chart goes beside the other,
+/// named `<chart>-real.svg`.
+pub fn write(
+    e: &Evaluation,
+    real: Option<(&RealEvaluation, &str)>,
+    command: &str,
+    report: &Path,
+    chart_path: &Path,
+) -> Result<()> {
     chart(&e.sweep, chart_path)?;
-    let rel = chart_path
-        .strip_prefix(report.parent().unwrap_or(Path::new("")))
-        .unwrap_or(chart_path);
-    let md = markdown(e, command, Some(&rel.to_string_lossy()));
+    let relative = |p: &Path| {
+        p.strip_prefix(report.parent().unwrap_or(Path::new("")))
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut md = markdown(e, command, Some(&relative(chart_path)));
+    if let Some((real, real_command)) = real {
+        let real_svg = chart_path.with_file_name(format!(
+            "{}-real.svg",
+            chart_path.file_stem().unwrap_or_default().to_string_lossy()
+        ));
+        real_chart(real, &real_svg)?;
+        let section = real_markdown(real, real_command, Some(&relative(&real_svg)));
+        let at = md.find("\n## ").map_or(md.len(), |i| i + 1);
+        md.insert_str(at, &section);
+    }
     std::fs::write(report, md).with_context(|| format!("writing {}", report.display()))
 }
