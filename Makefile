@@ -12,11 +12,13 @@ EVENT ?= events/s3-put.json
 demo:
 	$(CARGO) run --release --quiet --bin trail-insights -- demo
 
-## eval: measure detection quality on labelled synthetic traffic (several accounts, 3 weeks),
-## end to end through log files, beside reference detectors; writes EVALUATION.md and its chart
+## eval: measure detection quality on real labelled series ($(SERIES)) and on labelled synthetic
+## traffic (several accounts, 3 weeks), both end to end through log files, beside reference
+## detectors; writes EVALUATION.md and its charts
+SERIES ?= ../shared/datasets/cloud-monitoring
 eval:
 	$(CARGO) run --release --quiet --bin trail-insights -- evaluate --scenario full --seed 1 \
-		--report EVALUATION.md --chart docs/evaluation.svg
+		--series $(SERIES) --report EVALUATION.md --chart docs/evaluation.svg
 
 ## test: formatting, lints, template validation and every test (unit, integration against
 ## DynamoDB Local + SeaweedFS, the Lambda under cargo lambda watch, CLI)

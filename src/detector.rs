@@ -421,6 +421,55 @@ fn burst_tail_threshold(maxima: &mut [u64], hours: f64, rate: f64, cfg: &Detecto
     extrapolated.min(TAIL_CAP_TIMES_LARGEST * maxima[0] as f64)
 }
 
+/// The novelty gates compare with the `NOVELTY_RANK`-th largest hourly maximum of the window
+/// (and the sustained rule with the `PAIR_RANK`-th largest pair of adjacent hours, each busy hour
+/// being in two pairs), not the largest: a few unusual hours the detector missed in the past week
+/// do not silence the next ones.
+/// The novelty gates compare with a high-ranked minute or pair of hours of the window, not the
+/// largest: one rank per `HOURS_PER_RANK` hours observed at any hour of day (5 in a full week),
+/// per `HOURS_PER_NEAR_RANK` at the same hour of day (3), and per `HOURS_PER_PAIR_RANK` for the
+/// sustained rule's pairs of adjacent hours (15; each busy hour is in two pairs). A few unusual
+/// hours the detector missed in the past week do not silence the next ones, and a young series
+/// (ranks near 1) is still compared with its largest.
+const HOURS_PER_RANK: usize = 42;
+const HOURS_PER_NEAR_RANK: usize = 84;
+const HOURS_PER_PAIR_RANK: usize = 12;
+/// The sustained rule's run needs a minute of at least this many events (or `MIN_COUNT`, if
+/// lower): an hour-long rise of a sparse series has no loud minute.
+const SUSTAINED_MIN_PEAK: u64 = 3;
+
+/// The `k` largest values pushed (k ≤ 16), to read the `k`-th largest (0 when fewer were pushed).
+#[derive(Debug, Clone, Copy)]
+struct TopK {
+    top: [u64; 16],
+    k: usize,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        TopK {
+            top: [0; 16],
+            k: k.clamp(1, 16),
+        }
+    }
+    fn push(&mut self, v: u64) {
+        let k = self.k;
+        let top = &mut self.top;
+        if v <= top[k - 1] {
+            return;
+        }
+        let mut i = k - 1;
+        while i > 0 && top[i - 1] < v {
+            top[i] = top[i - 1];
+            i -= 1;
+        }
+        top[i] = v;
+    }
+    fn kth(&self) -> u64 {
+        self.top[self.k - 1]
+    }
+}
+
 /// Minutes of this many events or fewer are learned whole (see [`SeriesState::winsorise`]).
 const LOWEST_CAP: u64 = 4;
 
@@ -470,14 +519,18 @@ impl SeriesState {
             d <= 1 || d == 23
         };
         let (mut sum, mut raw, mut max_all) = (0u64, 0u64, 0u64);
-        let (mut near_sum, mut near_hours, mut near_max) = (0u64, 0i64, 0u64);
+        let (mut near_sum, mut near_hours) = (0u64, 0i64);
+        let observed_hours = ((window_end.0 - window_start.0).max(0) / MINUTES_PER_HOUR) as usize;
+        let mut top_all = TopK::new(1 + observed_hours / HOURS_PER_RANK);
+        let mut top_near = TopK::new(1 + observed_hours / HOURS_PER_NEAR_RANK);
         for (&hour, slot) in self.hours.range(first_hour..=last_hour) {
             sum += slot.clipped;
             raw += slot.raw;
             max_all = max_all.max(slot.max);
+            top_all.push(slot.max);
             if near(hour) {
                 near_sum += slot.clipped;
-                near_max = near_max.max(slot.max);
+                top_near.push(slot.max);
             }
         }
         for hour in first_hour..=last_hour {
@@ -494,7 +547,8 @@ impl SeriesState {
         };
         DetectionBaseline {
             rate: flat.max(seasonal).max(floor),
-            novelty_max: (near_max as f64).max(cfg.novelty_global_weight * max_all as f64),
+            novelty_max: (top_near.kth() as f64)
+                .max(cfg.novelty_global_weight * top_all.kth() as f64),
             largest_minute: max_all as f64,
             window_hours: (observed / MINUTES_PER_HOUR as f64).max(1.0),
         }
@@ -528,11 +582,7 @@ impl SeriesState {
         if !warm(t, ctx, cfg) {
             return None;
         }
-        let (alpha, min_count) = if t.0 - ctx.observed_since.0 < MINUTES_PER_WEEK {
-            (cfg.start_alpha / 100.0, cfg.min_count.saturating_add(2))
-        } else {
-            (cfg.start_alpha, cfg.min_count)
-        };
+        let (alpha, min_count) = (cfg.start_alpha, cfg.min_count);
         let b = self.detection_baseline(t, ctx, cfg);
         let m = b.novelty_max.max(self.recent(t).0 as f64);
         let novelty = m + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * m);
@@ -566,13 +616,14 @@ impl SeriesState {
             return false;
         }
         let peak = self.run_peak(t, count, unlearned);
-        if peak < cfg.min_count {
+        let min_peak = SUSTAINED_MIN_PEAK.min(cfg.min_count);
+        if peak < min_peak {
             return false;
         }
         let Some((gates, b)) = self.cheap_gates(t, ctx, cfg) else {
             return false;
         };
-        if peak < gates.min_count {
+        if peak < gates.min_count.min(min_peak) {
             return false;
         }
         // The burst-tail level is computed at most once, and only when a rule needs it.
@@ -633,8 +684,7 @@ impl SeriesState {
         ctx: TrailContext,
         cfg: &DetectorConfig,
     ) -> Option<SustainedGates> {
-        let observed = t.0 - ctx.observed_since.0;
-        if cfg.sustained_events == 0 || observed < MINUTES_PER_WEEK {
+        if cfg.sustained_events == 0 {
             return None;
         }
         let h = t.hour();
@@ -642,11 +692,13 @@ impl SeriesState {
         let sum = usual(h - 1) + usual(h) + unlearned.events + self.winsorise(t, count, ctx, cfg);
         let (first_hour, last_hour) = window(t);
         // Any stretch of up to two hours lies within two adjacent clock hours.
-        let largest_pair = (first_hour + 1..=last_hour)
-            .map(|k| usual(k - 1) + usual(k))
-            .max()
-            .unwrap_or(0)
-            .max(self.recent(t).1) as f64;
+        let observed_hours = ((t.0 - ctx.observed_since.0).max(0) / MINUTES_PER_HOUR)
+            .min(last_hour - first_hour + 1) as usize;
+        let mut pairs = TopK::new(1 + observed_hours / HOURS_PER_PAIR_RANK);
+        for k in first_hour + 1..=last_hour {
+            pairs.push(usual(k - 1) + usual(k));
+        }
+        let largest_pair = pairs.kth().max(self.recent(t).1) as f64;
         let minutes = MINUTES_PER_HOUR + t.0.rem_euclid(MINUTES_PER_HOUR) + 1;
         let expected = b.rate * minutes as f64;
         let novelty =
@@ -654,7 +706,7 @@ impl SeriesState {
         Some(SustainedGates {
             sum,
             peak: self.run_peak(t, count, unlearned),
-            min_peak: cfg.min_count,
+            min_peak: SUSTAINED_MIN_PEAK.min(cfg.min_count),
             needed: novelty
                 .max(cfg.min_ratio * expected)
                 .max(cfg.sustained_events as f64),
@@ -1477,7 +1529,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fading_spike_starts_on_its_tail_and_a_low_plateau_does_not() {
+    fn a_fading_spike_starts_on_its_tail_and_a_two_a_minute_plateau_does_not() {
         // One call every 500 minutes, then 6, 4, 1, 3, 2, …: no minute proves it and the loud
         // ones come before the run has the events; the Start comes on the tail.
         let fading = [6u64, 4, 1, 3, 2, 1, 1, 2];
@@ -1500,13 +1552,22 @@ mod tests {
             (8, 20.0 / 8.0)
         );
 
-        // Three a minute for 20 minutes: as many events, but no minute reaches MIN_COUNT.
+        // Two a minute for 20 minutes: more events, but no minute reaches SUSTAINED_MIN_PEAK.
+        let mut s = SeriesState::default();
+        history(&mut s, 0, start, |t| u64::from(t % 500 == 0));
+        let got: Vec<_> = (0..20)
+            .flat_map(|i| s.close_minute(Minute(run + i), 2, &attr(2), ctx(), &cfg()))
+            .collect();
+        assert!(got.is_empty(), "{got:?}");
+        // Three a minute: an hour-long rise of a sparse series (as hourly counts spread over
+        // their minutes look) Starts.
         let mut s = SeriesState::default();
         history(&mut s, 0, start, |t| u64::from(t % 500 == 0));
         let got: Vec<_> = (0..20)
             .flat_map(|i| s.close_minute(Minute(run + i), 3, &attr(3), ctx(), &cfg()))
+            .filter(|t| t.phase == Phase::Start)
             .collect();
-        assert!(got.is_empty(), "{got:?}");
+        assert_eq!(got.len(), 1, "{got:?}");
     }
 
     #[test]

@@ -104,3 +104,36 @@ fn small_scenario_meets_the_floors_and_beats_the_references() {
         );
     }
 }
+
+/// Real labelled series (`../shared/datasets/cloud-monitoring`, the `application-crash-rate-1`
+/// folder: 9 series of a month of hourly crash counts, 79 rise windows after the warm-up),
+/// converted to log files and replayed end to end: a detector that goes quiet on real spikes
+/// again, or starts crying wolf on them, fails here. `make eval` reports the whole set.
+#[test]
+fn real_series_slice_meets_the_floors() {
+    use trail_insights::evaluation::real;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/datasets/cloud-monitoring/application-crash-rate-1");
+    assert!(
+        root.is_dir(),
+        "{} is missing: the real-data benchmark needs ../shared beside the project",
+        root.display()
+    );
+    let series = real::load(&root).unwrap();
+    assert_eq!(series.len(), 9);
+    let dir = tempfile::tempdir().unwrap();
+    let (score, files) = real::replay_all(&series, &Config::default(), dir.path()).unwrap();
+    let all = score.all();
+    eprintln!(
+        "real slice: {}/{} rise windows, {} false insights in {:.1} series-weeks, {files} files",
+        all.detected, all.windows, all.false_insights, all.series_weeks
+    );
+    assert!(all.windows >= 70, "rise windows {}", all.windows);
+    assert!(all.recall() >= 0.55, "recall {:.3}", all.recall());
+    assert!(
+        all.false_per_series_week() <= 0.5,
+        "false insights per series-week {:.3}",
+        all.false_per_series_week()
+    );
+    assert_eq!(all.null_false, 0);
+}
