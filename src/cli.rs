@@ -184,8 +184,9 @@ pub enum Command {
         seed: u64,
     },
     /// Measure detection quality: generate labelled traffic (several accounts, weeks of
-    /// minutes, benign patterns and injected anomalies), replay it end to end with this
-    /// configuration, score it beside reference detectors, and write a Markdown report and chart.
+    /// minutes, benign patterns and injected anomalies) and/or convert real labelled series
+    /// (`--series`), replay them end to end with this configuration, score them beside reference
+    /// detectors, and write a Markdown report and charts (or, with `--series` alone, print).
     Evaluate {
         /// `small` (seconds; what `make test` guards) or `full` (minutes; EVALUATION.md).
         /// Default `full`, unless `--series` is given alone.

@@ -5,11 +5,11 @@
 //! what was held back while an insight was open. Silent minutes cost nothing.
 //!
 //! Start (on the minute's count `c`, as soon as it meets every gate; counts only grow):
-//! - the trail has been observed for the warm-up time (the gates are tightened until 7 days);
+//! - the trail has been observed for the warm-up time (the same gates from then on);
 //! - `c >= SINGLE_MINUTE_COUNT` (and `MIN_COUNT`) and `c >= MIN_RATIO × rate`;
-//! - novelty: `c >= M + max(NOVELTY_MIN_EXTRA, NOVELTY_MARGIN × M)`, where `M` is the largest
-//!   minute in the window at the same hour of day ±1, or `NOVELTY_GLOBAL_WEIGHT ×` the largest at
-//!   any hour, whichever is larger: cron jobs and daily peaks are not news;
+//! - novelty: `c >= M + max(NOVELTY_MIN_EXTRA, NOVELTY_MARGIN × M)`, where `M` is a high-ranked
+//!   hourly maximum in the window at the same hour of day ±1, or `NOVELTY_GLOBAL_WEIGHT ×` one at
+//!   any hour, whichever is larger (see `HOURS_PER_RANK`): cron jobs and daily peaks are not news;
 //! - Poisson: `P(X >= c | rate) < START_ALPHA`;
 //! - burst tail, for series burstier than Poisson (see `burst_tail_threshold`).
 //!
@@ -179,7 +179,7 @@ pub struct OpenInsight {
     pub baseline_attribution: RankedAttribution,
     pub attribution: Attribution,
     pub pending_attribution: Attribution,
-    /// The sustained rule's sum at Start (0 before the first week).
+    /// The sustained rule's sum at Start (0 when it has none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence: u64,
     /// Part of a deploy session (see [`crate::session`]): followed as any insight, so its minutes
