@@ -11,7 +11,8 @@ fn main() -> anyhow::Result<()> {
     let ours = Method::Ours(config.detector.clone());
     let root = std::env::var("TUNE_SERIES").unwrap_or("../shared/datasets/cloud-monitoring".into());
     let series = real::load(std::path::Path::new(&root))?;
-    let r = real::score_method(&series, &ours, String::new(), warmup);
+    let traffics = real::traffics(&series);
+    let r = real::score_method(&series, &traffics, &ours, String::new(), warmup);
     for (g, s) in &r.by_group {
         println!(
             "  {g:30} {}/{} false {}",

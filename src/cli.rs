@@ -874,6 +874,20 @@ pub fn metrics(
     Ok(serde_json::json!({ "Timestamps": timestamps, "Values": values }))
 }
 
+/// The evaluation's working directory: `dir` (created), or a temporary one removed when the
+/// returned guard is dropped.
+fn evaluation_dir(dir: Option<PathBuf>) -> Result<(tempfile::TempDir, PathBuf)> {
+    let temp = tempfile::tempdir().context("creating a temporary directory")?;
+    let dir = dir.unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok((temp, dir))
+}
+
+/// How the real-data benchmark's figures are reproduced.
+fn real_command(series: &Path) -> String {
+    format!("trail-insights evaluate --series {}", series.display())
+}
+
 /// The real-data benchmark alone: a table on stdout, and with `json` one object on the last line.
 fn evaluate_real(
     series: &Path,
@@ -883,10 +897,9 @@ fn evaluate_real(
     replay: bool,
 ) -> Result<()> {
     let config = Config::load(config)?;
-    let temp = tempfile::tempdir().context("creating a temporary directory")?;
-    let dir = dir.unwrap_or_else(|| temp.path().to_path_buf());
+    let (_temp, dir) = evaluation_dir(dir)?;
     let e = crate::evaluation::real::evaluate(series, &config, &dir, replay)?;
-    let command = format!("trail-insights evaluate --series {}", series.display());
+    let command = real_command(series);
     print!(
         "{}",
         crate::evaluation::report::real_markdown(&e, &command, None)
@@ -914,9 +927,7 @@ fn evaluate(
         other => bail!("unknown scenario `{other}`: use small or full"),
     };
     let config = Config::load(config)?;
-    let temp = tempfile::tempdir().context("creating a temporary directory")?;
-    let dir = dir.unwrap_or_else(|| temp.path().to_path_buf());
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (_temp, dir) = evaluation_dir(dir)?;
     if let Some(parent) = chart.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
@@ -929,9 +940,7 @@ fn evaluate(
     let real = series
         .map(|s| crate::evaluation::real::evaluate(s, &config, &dir.join("real"), replay))
         .transpose()?;
-    let real_command = series
-        .map(|s| format!("trail-insights evaluate --series {}", s.display()))
-        .unwrap_or_default();
+    let real_command = series.map(real_command).unwrap_or_default();
     crate::evaluation::report::write(
         &e,
         real.as_ref().map(|r| (r, real_command.as_str())),

@@ -421,10 +421,6 @@ fn burst_tail_threshold(maxima: &mut [u64], hours: f64, rate: f64, cfg: &Detecto
     extrapolated.min(TAIL_CAP_TIMES_LARGEST * maxima[0] as f64)
 }
 
-/// The novelty gates compare with the `NOVELTY_RANK`-th largest hourly maximum of the window
-/// (and the sustained rule with the `PAIR_RANK`-th largest pair of adjacent hours, each busy hour
-/// being in two pairs), not the largest: a few unusual hours the detector missed in the past week
-/// do not silence the next ones.
 /// The novelty gates compare with a high-ranked minute or pair of hours of the window, not the
 /// largest: one rank per `HOURS_PER_RANK` hours observed at any hour of day (5 in a full week),
 /// per `HOURS_PER_NEAR_RANK` at the same hour of day (3), and per `HOURS_PER_PAIR_RANK` for the
@@ -437,6 +433,11 @@ const HOURS_PER_PAIR_RANK: usize = 12;
 /// The sustained rule's run needs a minute of at least this many events (or `MIN_COUNT`, if
 /// lower): an hour-long rise of a sparse series has no loud minute.
 const SUSTAINED_MIN_PEAK: u64 = 3;
+
+/// The least a run's largest minute may have for either Start rule to look further.
+fn sustained_min_peak(cfg: &DetectorConfig) -> u64 {
+    SUSTAINED_MIN_PEAK.min(cfg.min_count)
+}
 
 /// The `k` largest values pushed (k ≤ 16), to read the `k`-th largest (0 when fewer were pushed).
 #[derive(Debug, Clone, Copy)]
@@ -582,16 +583,15 @@ impl SeriesState {
         if !warm(t, ctx, cfg) {
             return None;
         }
-        let (alpha, min_count) = (cfg.start_alpha, cfg.min_count);
         let b = self.detection_baseline(t, ctx, cfg);
         let m = b.novelty_max.max(self.recent(t).0 as f64);
         let novelty = m + (cfg.novelty_min_extra as f64).max(cfg.novelty_margin * m);
         let gates = StartGates {
-            min_count,
+            min_count: cfg.min_count,
             by_ratio: cfg.min_ratio * b.rate,
             novelty,
             rate: b.rate,
-            alpha,
+            alpha: cfg.start_alpha,
             burst_tail: 0.0,
         };
         Some((gates, b))
@@ -615,17 +615,12 @@ impl SeriesState {
         if count < cfg.min_count && count < cfg.end_min_count {
             return false;
         }
-        let peak = self.run_peak(t, count, unlearned);
-        let min_peak = SUSTAINED_MIN_PEAK.min(cfg.min_count);
-        if peak < min_peak {
+        if self.run_peak(t, count, unlearned) < sustained_min_peak(cfg) {
             return false;
         }
         let Some((gates, b)) = self.cheap_gates(t, ctx, cfg) else {
             return false;
         };
-        if peak < gates.min_count.min(min_peak) {
-            return false;
-        }
         // The burst-tail level is computed at most once, and only when a rule needs it.
         let mut tail = None;
         let mut tail_level = || *tail.get_or_insert_with(|| self.tail_threshold(t, &b, cfg));
@@ -706,7 +701,7 @@ impl SeriesState {
         Some(SustainedGates {
             sum,
             peak: self.run_peak(t, count, unlearned),
-            min_peak: SUSTAINED_MIN_PEAK.min(cfg.min_count),
+            min_peak: sustained_min_peak(cfg),
             needed: novelty
                 .max(cfg.min_ratio * expected)
                 .max(cfg.sustained_events as f64),

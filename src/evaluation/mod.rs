@@ -192,24 +192,25 @@ const OTHER_SEEDS: u64 = 2;
 
 /// Run and score every method, on all cores (each method is independent).
 fn run_all(traffic: &Traffic, warmup: u32, methods: Vec<Method>) -> Vec<MethodResult> {
+    on_all_cores(&methods, |m| {
+        let p = methods::detect(traffic, m, warmup);
+        MethodResult {
+            score: score::score(traffic, &p, warmup),
+            method: m.clone(),
+        }
+    })
+}
+
+/// `f` of every item, in order, with the items split over the available cores (each must be
+/// independent of the others). A panic in `f` is passed on.
+pub(crate) fn on_all_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = methods.len().div_ceil(threads).max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = methods
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|m| {
-                            let p = methods::detect(traffic, m, warmup);
-                            MethodResult {
-                                score: score::score(traffic, &p, warmup),
-                                method: m.clone(),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()

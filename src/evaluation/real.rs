@@ -375,6 +375,8 @@ pub fn score(s: &LabelledSeries, predictions: &[Prediction], warmup_hours: u32) 
 /// A detector's score on the whole set, by group.
 #[derive(Debug, Clone, Serialize)]
 pub struct MethodScore {
+    /// The detector ([`Method::family`]): one line of the trade-off chart.
+    pub family: String,
     pub label: String,
     pub by_group: BTreeMap<String, SeriesScore>,
 }
@@ -419,49 +421,36 @@ pub struct RealEvaluation {
     pub sweep: Vec<MethodScore>,
 }
 
-/// Run `method` on every series' counts and score it.
+/// Every series as traffic ([`to_traffic`]), converted once for all the methods run on it.
+pub fn traffics(series: &[LabelledSeries]) -> Vec<Traffic> {
+    series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| to_traffic(s, i))
+        .collect()
+}
+
+/// Run `method` on every series' counts (`traffics`, from [`traffics`]) and score it.
 pub fn score_method(
     series: &[LabelledSeries],
+    traffics: &[Traffic],
     method: &Method,
     label: String,
     warmup: u32,
 ) -> MethodScore {
     let mut by_group: BTreeMap<String, SeriesScore> = BTreeMap::new();
-    for (i, s) in series.iter().enumerate() {
-        let traffic = to_traffic(s, i);
-        let p = methods::detect(&traffic, method, warmup);
+    for (s, traffic) in series.iter().zip(traffics) {
+        let p = methods::detect(traffic, method, warmup);
         by_group
             .entry(s.group.clone())
             .or_default()
             .add(&score(s, &p, warmup));
     }
-    MethodScore { label, by_group }
-}
-
-/// Run every method, split over the available cores.
-fn score_all(
-    series: &[LabelledSeries],
-    methods: Vec<(Method, String)>,
-    warmup: u32,
-) -> Vec<MethodScore> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = methods.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = methods
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(m, l)| score_method(series, m, l.clone(), warmup))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    MethodScore {
+        family: method.family().to_string(),
+        label,
+        by_group,
+    }
 }
 
 /// The main knob's values on the trade-off curve.
@@ -480,12 +469,13 @@ pub fn evaluate(root: &Path, config: &Config, dir: &Path, replay: bool) -> Resul
         series.iter().map(LabelledSeries::events).sum::<u64>()
     );
     let warmup = config.detector.warmup_hours;
+    let traffics = traffics(&series);
     let (end_to_end, files) = if replay {
         replay_all(&series, config, dir)?
     } else {
         let ours = Method::Ours(config.detector.clone());
         let label = "trail-insights, on counts".to_string();
-        (score_method(&series, &ours, label, warmup), 0)
+        (score_method(&series, &traffics, &ours, label, warmup), 0)
     };
     let seconds = clock.elapsed().as_secs_f64();
     eprintln!("[evaluate] real series replayed end to end in {seconds:.1} s ({files} files)");
@@ -515,7 +505,10 @@ pub fn evaluate(root: &Path, config: &Config, dir: &Path, replay: bool) -> Resul
         let m = Method::PoissonOnly { alpha };
         runs.push((m.clone(), m.label()));
     }
-    let mut scored = score_all(&series, runs, warmup).into_iter();
+    let mut scored = super::on_all_cores(&runs, |(m, label)| {
+        score_method(&series, &traffics, m, label.clone(), warmup)
+    })
+    .into_iter();
     let presets: Vec<MethodScore> = scored.by_ref().take(3).collect();
     let references: Vec<MethodScore> = scored.by_ref().take(references.len()).collect();
     let sweep: Vec<MethodScore> = scored.collect();
@@ -531,46 +524,28 @@ pub fn evaluate(root: &Path, config: &Config, dir: &Path, replay: bool) -> Resul
     })
 }
 
-/// Write each series' log files and replay them through the engine, two series at a time per
-/// core; returns ours end to end and the number of files.
+/// Write each series' log files and replay them through the engine, the series split over the
+/// cores; returns ours end to end and the number of files.
 pub fn replay_all(
     series: &[LabelledSeries],
     config: &Config,
     dir: &Path,
 ) -> Result<(MethodScore, usize)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let indexed: Vec<(usize, &LabelledSeries)> = series.iter().enumerate().collect();
-    let chunk = indexed.len().div_ceil(threads).max(1);
-    let results = std::thread::scope(|scope| {
-        let handles: Vec<_> = indexed
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || -> Result<Vec<(String, SeriesScore, usize)>> {
-                    part.iter()
-                        .map(|&(i, s)| {
-                            let (sc, files) = replay_one(s, i, config, dir)?;
-                            Ok((s.group.clone(), sc, files))
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a replay thread panicked"))?
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
+    let results = super::on_all_cores(&indexed, |&(i, s)| replay_one(s, i, config, dir));
     let mut by_group: BTreeMap<String, SeriesScore> = BTreeMap::new();
     let mut files = 0;
-    for (group, sc, f) in results.into_iter().flatten() {
-        by_group.entry(group).or_default().add(&sc);
+    for ((_, s), result) in indexed.iter().zip(results) {
+        let (sc, f) = result?;
+        by_group.entry(s.group.clone()).or_default().add(&sc);
         files += f;
     }
-    let label = "trail-insights, end to end".to_string();
-    Ok((MethodScore { label, by_group }, files))
+    let score = MethodScore {
+        family: "trail-insights".into(),
+        label: "trail-insights, end to end".into(),
+        by_group,
+    };
+    Ok((score, files))
 }
 
 fn replay_one(

@@ -431,10 +431,9 @@ pub fn chart(sweep: &[MethodResult], path: &Path) -> Result<()> {
 pub fn real_chart(e: &RealEvaluation, path: &Path) -> Result<()> {
     let mut families: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for m in e.sweep.iter().chain(&e.references) {
-        let family = m.label.split([' ', ',']).next().unwrap_or("").to_string();
         let all = m.all();
         families
-            .entry(family)
+            .entry(m.family.clone())
             .or_default()
             .push((all.false_per_series_week(), all.recall()));
     }
