@@ -5,17 +5,17 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use trail_insights::attribution::Attribution;
+use trail_insights::base::time::Minute;
+use trail_insights::cloudtrail::reader::{ReadLimits, read_records};
+use trail_insights::cloudtrail::record::{CountedEvent, classify_record};
 use trail_insights::config::Config;
-use trail_insights::corpus::{FileSpec, gz_bytes, write_json};
-use trail_insights::counting::FileCounts;
-use trail_insights::detector::{SeriesState, TrailContext, Unlearned};
+use trail_insights::count::attribution::Attribution;
+use trail_insights::count::minutes::FileCounts;
+use trail_insights::detect::detector::{SeriesState, TrailContext, Unlearned};
 use trail_insights::engine::Engine;
-use trail_insights::reader::{ReadLimits, read_records};
-use trail_insights::record::{CountedEvent, classify_record};
-use trail_insights::sink::DirectorySink;
+use trail_insights::insight::sink::DirectorySink;
 use trail_insights::store::EmbeddedStore;
-use trail_insights::time::Minute;
+use trail_insights::synth::corpus::{FileSpec, gz_bytes, write_json};
 
 const EVENTS: u64 = 10_000;
 

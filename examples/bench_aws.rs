@@ -15,16 +15,16 @@ use anyhow::{Context, Result};
 use std::cell::Cell;
 use std::fmt::Write as _;
 use std::time::Instant;
+use trail_insights::app::lambda::{App, FunctionConfig};
 use trail_insights::aws::dynamo::create_table;
 use trail_insights::aws::s3::open_object;
+use trail_insights::base::time::Minute;
 use trail_insights::config::Config;
-use trail_insights::corpus::{FileSpec, gz_bytes};
 use trail_insights::engine::{Engine, Status};
-use trail_insights::insight::InsightFile;
-use trail_insights::lambda::{App, FunctionConfig};
-use trail_insights::sink::{InsightSink, SinkError};
+use trail_insights::insight::record::InsightFile;
+use trail_insights::insight::sink::{InsightSink, SinkError};
 use trail_insights::store::{StateStore, StoreError, StoreOp, WatchedStore};
-use trail_insights::time::Minute;
+use trail_insights::synth::corpus::{FileSpec, gz_bytes};
 
 /// Prices, us-east-1, as published on the AWS pricing pages for Lambda, S3 and DynamoDB as of
 /// November 2024 (DynamoDB on-demand after the 1 November 2024 price reduction); unchanged at
@@ -306,7 +306,7 @@ fn main() -> Result<()> {
             destination_prefix: "trail-insights/".into(),
             engine: Config::default(),
             event_bus: None,
-            event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+            event_source: trail_insights::insight::publish::DEFAULT_SOURCE.into(),
             plot_svg: false,
         };
         let app = App::new(config, &sdk, rt.handle().clone());

@@ -1,4 +1,4 @@
-//! Generate large, realistic CloudTrail log files for benchmarks (see `src/corpus.rs`).
+//! Generate large, realistic CloudTrail log files for benchmarks (see `src/synth/corpus.rs`).
 //!
 //! Usage: cargo run --release --example bench_corpus -- DIR EVENTS_PER_FILE [FILES] [SEED]
 //!
@@ -9,8 +9,8 @@
 use anyhow::{Context, Result, bail};
 use std::io::BufWriter;
 use std::path::PathBuf;
-use trail_insights::corpus::{FileSpec, write_gz};
-use trail_insights::time::Minute;
+use trail_insights::base::time::Minute;
+use trail_insights::synth::corpus::{FileSpec, write_gz};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -12,13 +12,13 @@
 //! would tell benign bursts from spikes.
 
 use anyhow::Result;
-use trail_insights::attribution::Attribution;
+use trail_insights::base::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 use trail_insights::config::Config;
-use trail_insights::detector::{SeriesState, TrailContext, Unlearned};
+use trail_insights::count::attribution::Attribution;
+use trail_insights::detect::detector::{SeriesState, TrailContext, Unlearned};
 use trail_insights::evaluation::methods::{Method, Prediction, detect};
 use trail_insights::evaluation::score::{GRACE_MINUTES, TARGET_EVENTS, TARGET_RATIO, score};
-use trail_insights::evaluation::traffic::{Injection, Scenario, Traffic, generate};
-use trail_insights::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
+use trail_insights::synth::traffic::{Injection, Scenario, Traffic, generate};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -173,7 +173,7 @@ fn main() -> Result<()> {
         }
     }
     let weeks = traffic.series.len() as f64 * (scenario.end().0 - warm.0) as f64
-        / trail_insights::time::MINUTES_PER_WEEK as f64;
+        / trail_insights::base::time::MINUTES_PER_WEEK as f64;
     println!(
         "\n{false_count} false insights ({:.4} per series-week), {missed} of {target} \
          target-class spikes missed",
@@ -223,7 +223,7 @@ fn end_to_end_false(traffic: &Traffic, dir: &std::path::Path, warm: Minute) -> R
     let config = Config::load(None)?;
     let logs = dir.join("logs");
     if !logs.exists() {
-        trail_insights::evaluation::logs::write(traffic, &logs, traffic.scenario.seed)?;
+        trail_insights::synth::delivery::write(traffic, &logs, traffic.scenario.seed)?;
     }
     let (predictions, withheld) =
         trail_insights::evaluation::end_to_end(traffic, &logs, dir, &config)?;

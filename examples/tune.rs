@@ -3,7 +3,8 @@
 //! TUNE_SERIES (default ../shared/datasets/cloud-monitoring), one line each.
 use trail_insights::config::Config;
 use trail_insights::evaluation::methods::{self, Method};
-use trail_insights::evaluation::{real, score, traffic};
+use trail_insights::evaluation::{real, score};
+use trail_insights::synth::traffic;
 
 fn main() -> anyhow::Result<()> {
     let config = Config::load(None)?;

@@ -2,7 +2,7 @@
 //! environment variables (`MIN_COUNT=5`); the environment wins. A sensitivity preset sets the
 //! detector knobs first, and any knob given explicitly overrides the preset.
 
-use crate::reader::ReadLimits;
+use crate::cloudtrail::reader::ReadLimits;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -45,7 +45,7 @@ pub struct DetectorConfig {
     /// Burst-tail gate: for a series burstier than Poisson, a minute must exceed what its own
     /// burst sizes suggest happens once in this many weeks (0 turns the gate off).
     pub tail_return_weeks: f64,
-    /// The drop detector (see [`crate::drop`]): off by default.
+    /// The drop detector (see [`crate::detect::drop`]): off by default.
     pub drop_insights: bool,
     /// Calls per minute at this hour on each of the last 7 days for an API to count as busy.
     pub drop_min_rate: f64,
@@ -65,16 +65,16 @@ pub struct Config {
     /// Records stamped later than their file's delivery by more than this are skipped.
     pub future_tolerance_minutes: u32,
     /// A Start is withheld when its top caller drove this many APIs (its own included) above
-    /// their usual rate at once: a deploy session (see [`crate::session`]); 0 turns it off.
+    /// their usual rate at once: a deploy session (see [`crate::detect::session`]); 0 turns it off.
     pub deploy_session_apis: usize,
     /// …and whose top user agent matches one of these patterns (`*` wildcards, any case): the
     /// tools that deploy infrastructure. `*` makes any caller's session a deploy.
     pub deploy_session_agents: Vec<String>,
     // ---- extensions beyond AWS (issue 7); all off by default ----
     /// Events left out before counting (`SUPPRESS_*`, `ONLY_EVENT_SOURCES`).
-    pub suppression: crate::suppression::Suppression,
+    pub suppression: crate::count::suppression::Suppression,
     /// Populations analysed beyond AWS's (`READ_CALL_INSIGHTS`, `DATA_EVENT_INSIGHTS`).
-    pub coverage: crate::record::Coverage,
+    pub coverage: crate::cloudtrail::record::Coverage,
     /// Per-series sensitivity (`SERIES_SENSITIVITY`), first match wins.
     pub series_sensitivity: Vec<SeriesSensitivity>,
 }
@@ -92,8 +92,8 @@ pub struct SeriesSensitivity {
 }
 
 impl SeriesSensitivity {
-    fn matches(&self, series: &crate::series::SeriesKey) -> bool {
-        use crate::suppression::glob;
+    fn matches(&self, series: &crate::base::series::SeriesKey) -> bool {
+        use crate::count::suppression::glob;
         glob(&self.event_source, &series.event_source)
             && glob(&self.event_name, &series.event_name)
             && match (&self.error_code, &series.error_code) {
@@ -202,7 +202,7 @@ impl Default for Config {
             metrics_retention_days: 15,
             future_tolerance_minutes: 15,
             deploy_session_apis: 4,
-            deploy_session_agents: crate::session::DEPLOY_AGENTS
+            deploy_session_agents: crate::detect::session::DEPLOY_AGENTS
                 .iter()
                 .map(|a| a.to_string())
                 .collect(),
@@ -505,7 +505,7 @@ impl Config {
             "0 (off) or at least 2",
         )?;
         if let Some((raw, origin)) = s.get("DEPLOY_SESSION_AGENTS") {
-            c.deploy_session_agents = crate::suppression::list(raw);
+            c.deploy_session_agents = crate::count::suppression::list(raw);
             if c.deploy_session_agents.is_empty() {
                 return Err(ConfigError(format!(
                     "DEPLOY_SESSION_AGENTS ({origin}) must name at least one pattern (`*` for \
@@ -580,7 +580,7 @@ impl Config {
         if let Some((raw, origin)) = s.get("SERIES_SENSITIVITY") {
             c.series_sensitivity = series_sensitivity(raw, origin, &c.detector)?;
         }
-        for (name, _) in crate::suppression::SUPPRESSION_KNOBS {
+        for (name, _) in crate::count::suppression::SUPPRESSION_KNOBS {
             if let Some((raw, origin)) = s.get(*name) {
                 c.suppression.set(name, raw, origin).map_err(ConfigError)?;
             }
@@ -596,7 +596,7 @@ impl Config {
         if self.series_sensitivity.is_empty() {
             return &self.detector;
         }
-        let Some(series) = crate::series::SeriesKey::from_id(series_id) else {
+        let Some(series) = crate::base::series::SeriesKey::from_id(series_id) else {
             return &self.detector;
         };
         self.series_sensitivity
@@ -655,7 +655,7 @@ pub fn all_knobs() -> impl Iterator<Item = &'static (&'static str, &'static str)
     KNOBS
         .iter()
         .chain(EXTENSION_KNOBS.iter())
-        .chain(crate::suppression::SUPPRESSION_KNOBS.iter())
+        .chain(crate::count::suppression::SUPPRESSION_KNOBS.iter())
 }
 
 /// A true/false setting (`true`/`false`, `1`/`0`, `yes`/`no`; empty is false).
@@ -739,7 +739,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        use crate::series::{Population, SeriesKey};
+        use crate::base::series::{Population, SeriesKey};
         let id = |k: SeriesKey| k.id();
         let iam_denied = id(SeriesKey::error_rate(
             "iam.amazonaws.com",

@@ -3,7 +3,13 @@
 //! The core (parsing, counting, baselines, the Start/End decision, record rendering) is pure;
 //! storage and output sit behind the traits in [`store`] and [`sink`].
 
-pub mod attribution;
+pub mod app {
+    //! Entry points: the Lambda handler and its notifications, backfill, the command line.
+    pub mod backfill;
+    pub mod cli;
+    pub mod lambda;
+    pub mod notification;
+}
 pub mod aws {
     //! The AWS shells: DynamoDB state, S3 objects and output.
     pub mod dynamo;
@@ -43,28 +49,45 @@ pub mod aws {
             .build()
     }
 }
-pub mod backfill;
-pub mod cli;
+pub mod base {
+    //! Values every stage shares: minutes, series keys.
+    pub mod series;
+    pub mod time;
+}
+pub mod cloudtrail {
+    //! READ: log-file keys, the streaming reader, CloudTrail records, and writing log files.
+    pub mod key;
+    pub mod reader;
+    pub mod record;
+    pub mod writer;
+}
 pub mod config;
-pub mod corpus;
-pub mod counting;
-pub mod demo;
-pub mod detector;
-pub mod drop;
+pub mod count {
+    //! COUNT: which events count (suppression), per-minute counts of a file, attribution.
+    pub mod attribution;
+    pub mod minutes;
+    pub mod suppression;
+}
+pub mod detect {
+    //! DECIDE: the per-series Start/End rule, drops to silence, deploy sessions.
+    pub mod detector;
+    pub mod drop;
+    pub mod session;
+}
 pub mod engine;
 pub mod evaluation;
-pub mod events;
-pub mod insight;
-pub mod key;
-pub mod lambda;
-pub mod log_file;
-pub mod notification;
-pub mod plot;
-pub mod reader;
-pub mod record;
-pub mod series;
-pub mod session;
-pub mod sink;
+pub mod insight {
+    //! EMIT: Insights records, where they are written, EventBridge, graphs.
+    pub mod plot;
+    pub mod publish;
+    pub mod record;
+    pub mod sink;
+}
 pub mod store;
-pub mod suppression;
-pub mod time;
+pub mod synth {
+    //! Generated traffic: the demo trail, the benchmark corpus, the evaluation's labelled traffic.
+    pub mod corpus;
+    pub mod delivery;
+    pub mod demo;
+    pub mod traffic;
+}

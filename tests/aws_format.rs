@@ -6,7 +6,7 @@ mod common;
 use common::{event, shape, write_log};
 use serde_json::{Value, json};
 use std::path::Path;
-use trail_insights::cli::{lookup, replay};
+use trail_insights::app::cli::{lookup, replay};
 use trail_insights::config::Config;
 
 /// AWS example A (ApiCallRateInsight Start, current format), verbatim.

@@ -8,18 +8,18 @@ use common::{demo_trail, event, local_aws, write_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use trail_insights::app::backfill::{backfill, insight_records_in_s3};
+use trail_insights::app::cli::{lookup, replay};
+use trail_insights::app::lambda::FunctionConfig;
 use trail_insights::aws::dynamo::{DynamoStore, create_table};
 use trail_insights::aws::s3::S3Location;
-use trail_insights::backfill::{backfill, insight_records_in_s3};
-use trail_insights::cli::{lookup, replay};
+use trail_insights::base::time::Minute;
+use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
 use trail_insights::engine::Engine;
-use trail_insights::insight::InsightRecord;
-use trail_insights::key::TrailScope;
-use trail_insights::lambda::FunctionConfig;
-use trail_insights::sink::DirectorySink;
+use trail_insights::insight::record::InsightRecord;
+use trail_insights::insight::sink::DirectorySink;
 use trail_insights::store::EmbeddedStore;
-use trail_insights::time::Minute;
 
 fn unique(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -129,7 +129,7 @@ fn lambda_path_on_dynamodb_and_s3_equals_replay() {
         destination_prefix: "trail-insights/".into(),
         engine: Config::default(),
         event_bus: None,
-        event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+        event_source: trail_insights::insight::publish::DEFAULT_SOURCE.into(),
         plot_svg: false,
     };
     let s = backfill(

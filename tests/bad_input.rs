@@ -13,14 +13,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Command;
 use std::sync::Arc;
+use trail_insights::app::lambda::{App, FunctionConfig, handle};
 use trail_insights::aws::dynamo::{DynamoStore, create_table};
 use trail_insights::aws::s3::{S3Location, list_keys};
+use trail_insights::base::time::Minute;
+use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
 use trail_insights::engine::Engine;
-use trail_insights::key::TrailScope;
-use trail_insights::lambda::{App, FunctionConfig, handle};
-use trail_insights::sink::DirectorySink;
-use trail_insights::time::Minute;
+use trail_insights::insight::sink::DirectorySink;
 
 const ACCOUNT: &str = "123456789012";
 const ARN: &str = "arn:aws:sts::123456789012:assumed-role/App/i-1";

@@ -12,11 +12,11 @@ use common::{event, local_aws, runtime, write_log};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use trail_insights::base::time::Minute;
 use trail_insights::config::Config;
 use trail_insights::engine::{Engine, Status};
-use trail_insights::sink::DirectorySink;
+use trail_insights::insight::sink::DirectorySink;
 use trail_insights::store::{EmbeddedStore, StateStore, StoreError, StoreOp, WatchedStore};
-use trail_insights::time::Minute;
 
 /// Events in the busy minute, over three files.
 const BUSY: usize = 75_000;

@@ -16,12 +16,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Barrier, Mutex, OnceLock};
+use trail_insights::app::backfill::insight_records_in_s3;
 use trail_insights::aws::dynamo::DynamoStore;
 use trail_insights::aws::s3::{S3Location, S3Sink};
-use trail_insights::backfill::insight_records_in_s3;
 use trail_insights::engine::{Engine, Status};
-use trail_insights::insight::{InsightFile, InsightRecord};
-use trail_insights::sink::{InsightSink, SinkError};
+use trail_insights::insight::record::{InsightFile, InsightRecord};
+use trail_insights::insight::sink::{InsightSink, SinkError};
 
 /// Processors running at once.
 const K: usize = 4;

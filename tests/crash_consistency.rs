@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use trail_insights::aws::dynamo::{DynamoStore, create_table};
+use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
 use trail_insights::engine::{Engine, stored_series_states, trail_pk};
-use trail_insights::insight::InsightFile;
-use trail_insights::key::TrailScope;
-use trail_insights::sink::{DirectorySink, InsightSink, SinkError};
+use trail_insights::insight::record::InsightFile;
+use trail_insights::insight::sink::{DirectorySink, InsightSink, SinkError};
 use trail_insights::store::{EmbeddedStore, StateStore, StoreError, StoreOp, WatchedStore};
 
 /// Counts down; refuses once the count is used up (a process that died at that point).
@@ -312,7 +312,7 @@ fn check(clean: &Run, r: &Run, what: &str) {
                     format!(
                         "{}: {}",
                         p.display(),
-                        trail_insights::insight::parse_insight_file(b)
+                        trail_insights::insight::record::parse_insight_file(b)
                             .map(|r| serde_json::to_string(
                                 &r[0].insight_details.insight_context.statistics
                             )

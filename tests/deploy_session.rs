@@ -12,10 +12,10 @@ mod common;
 use common::{event, local_aws, log_key, runtime};
 use serde_json::Value;
 use std::path::Path;
-use trail_insights::cli::{ReplaySummary, find_log_files, replay};
+use trail_insights::app::cli::{ReplaySummary, find_log_files, replay};
 use trail_insights::config::Config;
 use trail_insights::engine::Engine;
-use trail_insights::sink::DirectorySink;
+use trail_insights::insight::sink::DirectorySink;
 
 const DEPLOY: &str = "arn:aws:sts::123456789012:assumed-role/TerraformDeploy/ci";
 
@@ -92,7 +92,7 @@ fn run(dir: &Path, settings: &[(&str, &str)]) -> (ReplaySummary, Vec<String>) {
     let (state, out) = (work.path().join("state"), work.path().join("out"));
     let summary = replay(&[dir.to_path_buf()], &state, &out, config, true, false).unwrap();
     let mut names: Vec<String> = Vec::new();
-    for pair in trail_insights::cli::lookup(&out).unwrap() {
+    for pair in trail_insights::app::cli::lookup(&out).unwrap() {
         let (start, end) = (pair.start.unwrap(), pair.end.unwrap());
         let name = start.insight_details.event_name;
         assert_eq!(name, end.insight_details.event_name);
@@ -417,7 +417,7 @@ fn the_sweep_releases_a_hold_of_an_account_that_went_quiet() {
         held += o.held.len();
     }
     assert_eq!(held, 1);
-    let at = |t: &str| trail_insights::time::Minute::parse_event_time(t).unwrap();
+    let at = |t: &str| trail_insights::base::time::Minute::parse_event_time(t).unwrap();
     // Lateness 15 and the sweep's grace 15: at 10:30 nothing after 10:00 is closed yet.
     assert!(engine.sweep(at("2026-01-09T10:30:00Z")).unwrap().is_empty());
     let records: Vec<(String, String)> = engine

@@ -7,7 +7,7 @@ mod common;
 use common::{event, replay_records, stamp, write_log};
 use serde_json::{Value, json};
 use std::path::Path;
-use trail_insights::time::Minute;
+use trail_insights::base::time::Minute;
 
 const ARN: &str = "arn:aws:sts::123456789012:assumed-role/Shipper/i-1";
 const PER_MINUTE: u64 = 10;

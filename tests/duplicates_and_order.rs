@@ -17,12 +17,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use trail_insights::app::backfill::insight_records_in_s3;
+use trail_insights::app::lambda::{App, FunctionConfig, handle};
 use trail_insights::aws::s3::S3Location;
-use trail_insights::backfill::insight_records_in_s3;
 use trail_insights::engine::{Engine, Status};
-use trail_insights::insight::{InsightRecord, parse_insight_file};
-use trail_insights::lambda::{App, FunctionConfig, handle};
-use trail_insights::sink::DirectorySink;
+use trail_insights::insight::record::{InsightRecord, parse_insight_file};
+use trail_insights::insight::sink::DirectorySink;
 use trail_insights::store::EmbeddedStore;
 
 type State = BTreeMap<String, Vec<u8>>;
@@ -204,7 +204,7 @@ impl Function {
             destination_prefix: format!("{out}/"),
             engine: spike::config(),
             event_bus: None,
-            event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+            event_source: trail_insights::insight::publish::DEFAULT_SOURCE.into(),
             plot_svg: false,
         };
         let app = Arc::new(App::new(config, &sdk, rt.handle().clone()));
@@ -336,7 +336,7 @@ fn the_sweep_ends_the_insights_of_an_account_that_went_quiet() {
     assert_eq!(before.len(), 2, "two Starts");
 
     // Long after the last delivery (10:10): past the lateness allowance and the sweep's grace.
-    let now = trail_insights::time::Minute::parse_event_time("2026-01-09T12:00:00Z").unwrap();
+    let now = trail_insights::base::time::Minute::parse_event_time("2026-01-09T12:00:00Z").unwrap();
     let swept = engine.sweep(now).unwrap();
     assert_eq!(swept.len(), 2, "{swept:?}");
     assert_eq!(

@@ -7,7 +7,7 @@ use trail_insights::config::Config;
 use trail_insights::evaluation::evaluate;
 use trail_insights::evaluation::methods::Method;
 use trail_insights::evaluation::score::quantile;
-use trail_insights::evaluation::traffic::Scenario;
+use trail_insights::synth::traffic::Scenario;
 
 #[test]
 fn small_scenario_meets_the_floors_and_beats_the_references() {

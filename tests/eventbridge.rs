@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Mutex, OnceLock};
+use trail_insights::app::backfill::insight_records_in_s3;
+use trail_insights::app::lambda::{App, FunctionConfig};
+use trail_insights::app::notification::{Invocation, ObjectRef};
 use trail_insights::aws::s3::S3Location;
-use trail_insights::backfill::insight_records_in_s3;
 use trail_insights::config::Config;
-use trail_insights::insight::InsightRecord;
-use trail_insights::lambda::{App, FunctionConfig};
-use trail_insights::notification::{Invocation, ObjectRef};
+use trail_insights::insight::record::InsightRecord;
 
 /// One HTTP request as received.
 #[derive(Debug, Clone)]
@@ -167,7 +167,7 @@ fn setup(bus: &str, extra: &[(&str, &str)]) -> Setup {
 }
 
 impl Setup {
-    fn invoke(&self, keys: &[String]) -> trail_insights::lambda::Report {
+    fn invoke(&self, keys: &[String]) -> trail_insights::app::lambda::Report {
         let inv = Invocation {
             objects: keys
                 .iter()

@@ -29,11 +29,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use tokio::net::{TcpListener, TcpStream};
+use trail_insights::app::backfill::insight_records_in_s3;
+use trail_insights::app::lambda::{App, FunctionConfig, handle};
 use trail_insights::aws::dynamo::DynamoStore;
 use trail_insights::aws::s3::S3Location;
-use trail_insights::backfill::insight_records_in_s3;
-use trail_insights::insight::InsightRecord;
-use trail_insights::lambda::{App, FunctionConfig, handle};
+use trail_insights::insight::record::InsightRecord;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Fault {
@@ -380,7 +380,7 @@ impl Function {
             destination_prefix: format!("{out}/"),
             engine: spike::config(),
             event_bus: None,
-            event_source: trail_insights::events::DEFAULT_SOURCE.into(),
+            event_source: trail_insights::insight::publish::DEFAULT_SOURCE.into(),
             plot_svg: false,
         };
         let app = Arc::new(App::new(config, &through_proxy, rt.handle().clone()));

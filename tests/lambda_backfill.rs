@@ -8,9 +8,9 @@ mod common;
 use common::{local_aws, reads_and_data_trail, unique, upload_storm, upload_trail};
 use serde_json::json;
 use std::sync::Arc;
+use trail_insights::app::backfill::insight_records_in_s3;
+use trail_insights::app::lambda::{App, FunctionConfig, handle};
 use trail_insights::aws::s3::S3Location;
-use trail_insights::backfill::insight_records_in_s3;
-use trail_insights::lambda::{App, FunctionConfig, handle};
 
 #[test]
 fn backfill_invocation_processes_the_trail_in_order_and_resumes() {

@@ -12,8 +12,8 @@ mod common;
 use common::{event, gz, local_aws, logs, runtime, unique};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use trail_insights::app::lambda::{App, handle};
 use trail_insights::aws::dynamo::create_table;
-use trail_insights::lambda::{App, handle};
 
 const ACCOUNT: &str = "123456789012";
 /// Secrets in the environment.

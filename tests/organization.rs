@@ -8,11 +8,11 @@ mod common;
 use common::{event, gz};
 use serde_json::{Value, json};
 use std::path::Path;
-use trail_insights::cli::{lookup, metrics, replay};
+use trail_insights::app::cli::{lookup, metrics, replay};
+use trail_insights::base::series::SeriesKey;
+use trail_insights::base::time::Minute;
+use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
-use trail_insights::key::TrailScope;
-use trail_insights::series::SeriesKey;
-use trail_insights::time::Minute;
 
 const ORG: &str = "o-abc123def4";
 const NEW: &str = "111111111111";

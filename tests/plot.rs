@@ -5,9 +5,9 @@ mod common;
 
 use common::demo_trail;
 use std::process::Command;
-use trail_insights::cli::{lookup, replay};
+use trail_insights::app::cli::{lookup, replay};
 use trail_insights::config::Config;
-use trail_insights::plot::{CONTEXT_MINUTES, CountsFrom, HEIGHT, WIDTH, plot_command};
+use trail_insights::insight::plot::{CONTEXT_MINUTES, CountsFrom, HEIGHT, WIDTH, plot_command};
 
 #[test]
 fn demo_insights_are_drawn_with_series_baseline_band_marks_and_callers() {
@@ -46,8 +46,8 @@ fn demo_insights_are_drawn_with_series_baseline_band_marks_and_callers() {
         .unwrap();
         // The series in the graph is the injected traffic: every minute of the incident holds at
         // least the injected calls, and the window reaches half an hour either side.
-        let injected_start = trail_insights::time::Minute::from_datetime(inc.start);
-        let injected_end = trail_insights::time::Minute::from_datetime(inc.end);
+        let injected_start = trail_insights::base::time::Minute::from_datetime(inc.start);
+        let injected_end = trail_insights::base::time::Minute::from_datetime(inc.end);
         for (m, c) in &g.minutes {
             if *m >= injected_start && *m < injected_end {
                 assert!(*c >= u64::from(inc.per_minute), "{m:?}: {c}");

@@ -6,11 +6,11 @@ mod common;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
-use trail_insights::attribution::Strings;
-use trail_insights::counting::MinuteCounts;
-use trail_insights::key::{classify_key, decode_notification_key};
-use trail_insights::reader::{ReadLimits, read_records};
-use trail_insights::record::{Coverage, classify_record};
+use trail_insights::cloudtrail::key::{classify_key, decode_notification_key};
+use trail_insights::cloudtrail::reader::{ReadLimits, read_records};
+use trail_insights::cloudtrail::record::{Coverage, classify_record};
+use trail_insights::count::attribution::Strings;
+use trail_insights::count::minutes::MinuteCounts;
 
 /// S3's form encoding of a key: space → `+`, unreserved bytes as they are, the rest `%XX`.
 fn form_encode(s: &str) -> String {
@@ -148,9 +148,9 @@ proptest! {
     ) {
         use common::spike::{counts_of, scope, state};
         use trail_insights::engine::Engine;
-        use trail_insights::sink::DirectorySink;
+        use trail_insights::insight::sink::DirectorySink;
         use trail_insights::store::EmbeddedStore;
-        use trail_insights::time::Minute;
+        use trail_insights::base::time::Minute;
 
         // An event's content follows from its ID, as a duplicate's does.
         let time = |id: u64| format!("2026-01-05T10:0{}:00Z", id % 3);

@@ -8,7 +8,7 @@ mod common;
 use common::spike::{self, process_file};
 use serde_json::Value;
 use trail_insights::engine::{Engine, stored_series_states, trail_pk};
-use trail_insights::sink::DirectorySink;
+use trail_insights::insight::sink::DirectorySink;
 use trail_insights::store::{EmbeddedStore, Item, StateStore, StoreError};
 
 /// Rewrite the store's series states into the layout of before pages: one `SER#` item each, no
@@ -111,7 +111,8 @@ fn pages_of(store: &EmbeddedStore) -> (Value, Vec<Page>) {
 /// 01:20 folds hour 00, whose series fill more than one page.
 fn many_series_trail(logs: &std::path::Path, apis: usize) -> Vec<std::path::PathBuf> {
     let arn = "arn:aws:sts::123456789012:assumed-role/App/i-1";
-    let first = trail_insights::time::Minute::parse_event_time("2026-01-05T00:00:00Z").unwrap();
+    let first =
+        trail_insights::base::time::Minute::parse_event_time("2026-01-05T00:00:00Z").unwrap();
     let mut paths = Vec::new();
     for f in 0..16 {
         let start = first.plus(5 * f);

@@ -7,11 +7,11 @@ mod common;
 
 use common::{gz, storm_trail};
 use serde_json::{Value, json};
-use trail_insights::cli::{lookup, metrics, replay};
+use trail_insights::app::cli::{lookup, metrics, replay};
+use trail_insights::base::series::SeriesKey;
+use trail_insights::base::time::Minute;
+use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
-use trail_insights::key::TrailScope;
-use trail_insights::series::SeriesKey;
-use trail_insights::time::Minute;
 
 /// Replay `logs` with `settings`; the number of insights and the storm minute's stored count.
 fn run(logs: &std::path::Path, settings: &[(&str, &str)]) -> (usize, Value) {

@@ -13,11 +13,11 @@ use common::{event, log_key, replay_records};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use trail_insights::attribution::Attribution;
+use trail_insights::base::time::Minute;
 use trail_insights::config::Config;
-use trail_insights::detector::{Phase, SeriesState, TrailContext};
-use trail_insights::insight::InsightRecord;
-use trail_insights::time::Minute;
+use trail_insights::count::attribution::Attribution;
+use trail_insights::detect::detector::{Phase, SeriesState, TrailContext};
+use trail_insights::insight::record::InsightRecord;
 
 const ARN: &str = "arn:aws:sts::123456789012:assumed-role/Backup/i-1";
 const RUN_PER_MINUTE: usize = 5;
@@ -219,7 +219,7 @@ fn a_run_whose_first_minutes_arrive_last_is_dated_from_them() {
         "the same Start minute and End as the ordered delivery"
     );
     // The same insight: one sharedEventID across both deliveries.
-    let ids = |r: &[trail_insights::insight::InsightRecord]| -> Vec<String> {
+    let ids = |r: &[trail_insights::insight::record::InsightRecord]| -> Vec<String> {
         r.iter()
             .filter(|r| r.series().event_name == "CreateSnapshot")
             .map(|r| r.shared_event_id.clone())

@@ -8,11 +8,11 @@ mod common;
 use common::{event, stamp, write_log};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use trail_insights::base::time::Minute;
 use trail_insights::config::Config;
 use trail_insights::engine::Engine;
-use trail_insights::sink::DirectorySink;
+use trail_insights::insight::sink::DirectorySink;
 use trail_insights::store::{EmbeddedStore, StoreOp, WatchedStore};
-use trail_insights::time::Minute;
 
 #[test]
 fn a_file_writes_its_minutes_the_trail_its_marker_and_once_an_hour_one_page() {

@@ -10,8 +10,8 @@
 use flate2::{Compression, write::GzEncoder};
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;
-use trail_insights::reader::{ReadLimits, read_records};
-use trail_insights::record::{Coverage, classify_record};
+use trail_insights::cloudtrail::reader::{ReadLimits, read_records};
+use trail_insights::cloudtrail::record::{Coverage, classify_record};
 
 /// Small caps so the fuzzer reaches the limit paths (and memory stays small).
 const LIMITS: ReadLimits = ReadLimits {

@@ -1,6 +1,6 @@
-//! EventBridge PutEvents for [`crate::events::PublishingSink`].
+//! EventBridge PutEvents for [`crate::insight::publish::PublishingSink`].
 
-use crate::events::{BusEntry, EntryError, EventPublisher};
+use crate::insight::publish::{BusEntry, EntryError, EventPublisher};
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;

@@ -1,8 +1,8 @@
 //! S3 as the object source (streaming GetObject) and as the Insights sink.
 
 use super::error::describe;
-use crate::insight::InsightFile;
-use crate::sink::{InsightSink, SinkError};
+use crate::insight::record::InsightFile;
+use crate::insight::sink::{InsightSink, SinkError};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::ByteStream;

@@ -1,4 +1,4 @@
-//! The Lambda function (see `trail_insights::lambda`): clients are created once at cold start.
+//! The Lambda function (see `trail_insights::app::lambda`): clients are created once at cold start.
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    trail_insights::lambda::init_logging();
-    let app = match trail_insights::lambda::App::from_env().await {
+    trail_insights::app::lambda::init_logging();
+    let app = match trail_insights::app::lambda::App::from_env().await {
         Ok(app) => Arc::new(app),
         Err(e) => {
             tracing::error!(error = %e, "invalid configuration");
@@ -16,7 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
-        async move { trail_insights::lambda::handle(app, event.payload).await }
+        async move { trail_insights::app::lambda::handle(app, event.payload).await }
     }))
     .await
 }

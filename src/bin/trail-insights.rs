@@ -1,5 +1,5 @@
-//! The `trail-insights` command line (see `trail_insights::cli`).
+//! The `trail-insights` command line (see `trail_insights::app::cli`).
 
 fn main() {
-    std::process::exit(trail_insights::cli::main());
+    std::process::exit(trail_insights::app::cli::main());
 }

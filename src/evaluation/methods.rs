@@ -3,11 +3,11 @@
 //! on counts makes parameter sweeps cheap; the end-to-end run through files (see
 //! [`super::end_to_end`]) checks that ours gives the same answers when fed real log files.
 
-use super::traffic::Traffic;
-use crate::attribution::Attribution;
+use crate::base::time::{MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute};
 use crate::config::DetectorConfig;
-use crate::detector::{Phase, SeriesState, TrailContext, poisson_tail};
-use crate::time::{MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute};
+use crate::count::attribution::Attribution;
+use crate::detect::detector::{Phase, SeriesState, TrailContext, poisson_tail};
+use crate::synth::traffic::Traffic;
 
 /// One reported insight on one series: `[start, end)`, end being the minute after the last
 /// unusual one (as in End records).
@@ -79,7 +79,7 @@ fn ours(traffic: &Traffic, si: usize, cfg: &DetectorConfig, out: &mut Vec<Predic
     };
     let none = Attribution::default();
     let mut state = SeriesState::default();
-    let mut record = |transitions: Vec<crate::detector::Transition>| {
+    let mut record = |transitions: Vec<crate::detect::detector::Transition>| {
         for t in transitions {
             if t.phase == Phase::End {
                 out.push(Prediction {

@@ -3,28 +3,26 @@
 //! detectors run on the same counts ([`methods`]). `trail-insights evaluate` drives it and
 //! [`report`] writes EVALUATION.md.
 
-pub mod logs;
 pub mod methods;
 pub mod real;
 pub mod report;
 pub mod score;
-pub mod traffic;
 
-use crate::cli::{find_log_files, lookup};
+use crate::app::cli::{find_log_files, lookup};
+use crate::base::time::Minute;
+use crate::cloudtrail::key::classify_key;
 use crate::config::{Config, DetectorConfig};
 use crate::engine::Engine;
-use crate::insight::InsightRecord;
-use crate::key::classify_key;
-use crate::sink::DirectorySink;
+use crate::insight::record::InsightRecord;
+use crate::insight::sink::DirectorySink;
 use crate::store::EmbeddedStore;
-use crate::time::Minute;
+use crate::synth::traffic::{Scenario, Traffic};
 use anyhow::{Context, Result};
 use methods::{Method, Prediction};
 use score::Score;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
-use traffic::{Scenario, Traffic};
 
 /// One method's result on the scenario.
 #[derive(Debug, Clone)]
@@ -80,7 +78,7 @@ pub fn evaluate(
     replay: bool,
 ) -> Result<Evaluation> {
     let clock = Instant::now();
-    let traffic = traffic::generate(scenario);
+    let traffic = crate::synth::traffic::generate(scenario);
     let warmup = config.detector.warmup_hours;
     let mut with_withheld = None;
     let mut withheld = 0;
@@ -138,7 +136,7 @@ pub fn evaluate(
             .map(|k| {
                 let seed = scenario.seed + k;
                 scope.spawn(move || -> Result<OtherSeed> {
-                    let other = traffic::generate(&Scenario {
+                    let other = crate::synth::traffic::generate(&Scenario {
                         seed,
                         ..scenario.clone()
                     });
@@ -237,7 +235,7 @@ fn replay_scenario(traffic: &Traffic, config: &Config, dir: &Path) -> Result<Rep
         std::fs::remove_dir_all(&logs_dir)
             .with_context(|| format!("clearing {}", logs_dir.display()))?;
     }
-    let written = logs::write(traffic, &logs_dir, traffic.scenario.seed)?;
+    let written = crate::synth::delivery::write(traffic, &logs_dir, traffic.scenario.seed)?;
     eprintln!(
         "[evaluate] {} series, {} injections, {} level shifts: {} events in {} files ({:.1} s)",
         traffic.series.len(),

@@ -1,6 +1,6 @@
 //! The real-data benchmark: labelled count series that nobody on this project generated (CSV
 //! files of `TimeStamp,Value,Label`, such as Microsoft's Cloud Monitoring Dataset), turned into
-//! CloudTrail log files the way the synthetic benchmark's traffic is ([`super::logs`]), replayed
+//! CloudTrail log files the way the synthetic benchmark's traffic is ([`crate::synth::delivery`]), replayed
 //! end to end through the engine, and scored against their labelled windows.
 //!
 //! Conversion, one series at a time (each series is one account calling one write API):
@@ -23,10 +23,10 @@
 //! labels is a false insight on a null series.
 
 use super::methods::{self, Method, Prediction};
-use super::traffic::{Pattern, Scenario, Series, Traffic};
+use crate::base::series::SeriesKey;
+use crate::base::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute};
 use crate::config::{Config, DetectorConfig};
-use crate::series::SeriesKey;
-use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute};
+use crate::synth::traffic::{Pattern, Scenario, Series, Traffic};
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDateTime;
 use rand::{Rng, SeedableRng};
@@ -561,7 +561,7 @@ fn replay_one(
         std::fs::remove_dir_all(&logs_dir)
             .with_context(|| format!("clearing {}", logs_dir.display()))?;
     }
-    let written = super::logs::write(&traffic, &logs_dir, traffic.scenario.seed)?;
+    let written = crate::synth::delivery::write(&traffic, &logs_dir, traffic.scenario.seed)?;
     let (predictions, _) = super::end_to_end(&traffic, &logs_dir, &series_dir, config)?;
     std::fs::remove_dir_all(&logs_dir).ok();
     let sc = score(s, &predictions, config.detector.warmup_hours);

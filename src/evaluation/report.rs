@@ -464,7 +464,8 @@ fn trade_off_chart(
         .map(|p| p.0)
         .fold(1.0f64, f64::max)
         * 2.0;
-    crate::plot::fonts().map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
+    crate::insight::plot::fonts()
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
     let fail = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| fail(&e))?;

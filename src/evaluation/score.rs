@@ -3,8 +3,8 @@
 //! shifts, stratified by baseline rate and by pattern.
 
 use super::methods::Prediction;
-use super::traffic::{Magnitude, Pattern, Traffic};
-use crate::time::{MINUTES_PER_HOUR, MINUTES_PER_WEEK};
+use crate::base::time::{MINUTES_PER_HOUR, MINUTES_PER_WEEK};
+use crate::synth::traffic::{Magnitude, Pattern, Traffic};
 use std::collections::BTreeMap;
 
 /// A prediction matches an injection if it overlaps it, extended by this grace after its end
@@ -288,7 +288,7 @@ pub fn all_patterns() -> [Pattern; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluation::traffic::{Scenario, generate};
+    use crate::synth::traffic::{Scenario, generate};
 
     #[test]
     fn false_insights_on_spike_like_normal_activity_are_told_apart() {

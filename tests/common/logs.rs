@@ -27,7 +27,7 @@ fn buffer(filter: &str) -> &'static Arc<Mutex<Vec<u8>>> {
     BUF.get_or_init(|| {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = Buffer(buf.clone());
-        let subscriber = trail_insights::lambda::json_subscriber(
+        let subscriber = trail_insights::app::lambda::json_subscriber(
             tracing_subscriber::EnvFilter::new(filter),
             move || writer.clone(),
         );

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use trail_insights::demo::{DemoSpec, DemoTrail, generate};
+use trail_insights::synth::demo::{DemoSpec, DemoTrail, generate};
 
 /// The default demo trail, generated once per test binary.
 pub fn demo_trail() -> &'static (PathBuf, DemoTrail) {
@@ -34,7 +34,7 @@ pub fn gz(data: &[u8]) -> Vec<u8> {
 }
 
 /// The delivery stamp of a log file name (`YYYYMMDDTHHmmZ`) for minute `m`.
-pub fn stamp(m: trail_insights::time::Minute) -> String {
+pub fn stamp(m: trail_insights::base::time::Minute) -> String {
     let digits: String = m
         .to_rfc3339()
         .chars()
@@ -240,14 +240,15 @@ pub fn replay_records(
     logs: &Path,
     state: &Path,
     settings: &[(&str, &str)],
-) -> Vec<trail_insights::insight::InsightRecord> {
+) -> Vec<trail_insights::insight::record::InsightRecord> {
     let config = config_from(settings);
     let out = state.with_extension("out");
-    trail_insights::cli::replay(&[logs.to_path_buf()], state, &out, config, true, false).unwrap();
+    trail_insights::app::cli::replay(&[logs.to_path_buf()], state, &out, config, true, false)
+        .unwrap();
     if !out.exists() {
         return Vec::new();
     }
-    trail_insights::cli::lookup(&out)
+    trail_insights::app::cli::lookup(&out)
         .unwrap()
         .into_iter()
         .flat_map(|p| [p.start, p.end])

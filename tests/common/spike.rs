@@ -7,10 +7,10 @@ use super::{event, write_log};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
 use trail_insights::engine::{stored_series_states, trail_pk};
-use trail_insights::insight::InsightRecord;
-use trail_insights::key::TrailScope;
+use trail_insights::insight::record::InsightRecord;
 use trail_insights::store::StateStore;
 
 pub const ACCOUNT: &str = "123456789012";

@@ -21,8 +21,8 @@
 //! dropped if it has not been sent yet; once sent it stays sent (its `sharedEventID` never gets
 //! an End).
 
-use crate::insight::{InsightFile, InsightRecord};
-use crate::sink::{InsightSink, SinkError};
+use crate::insight::record::{InsightFile, InsightRecord};
+use crate::insight::sink::{InsightSink, SinkError};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -221,7 +221,7 @@ pub fn validate_source(source: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::insight::{InsightFile, InsightRecord};
+    use crate::insight::record::{InsightFile, InsightRecord};
 
     /// Answers from a script: each call pops the per-entry failures to apply (by position).
     struct Scripted {

@@ -2,13 +2,13 @@
 //! `backfill` runs existing log files through the function's code path, `lookup` reads Insights
 //! from S3.
 
+use crate::app::lambda::{App, FunctionConfig};
 use crate::aws::dynamo::create_table;
 use crate::aws::s3::{S3Location, list_keys, open_object};
+use crate::base::time::Minute;
+use crate::cloudtrail::key::classify_key;
 use crate::engine::{Engine, Status};
-use crate::insight::{InsightRecord, parse_insight_file};
-use crate::key::classify_key;
-use crate::lambda::{App, FunctionConfig};
-use crate::time::Minute;
+use crate::insight::record::{InsightRecord, parse_insight_file};
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use tokio::runtime::Runtime;
@@ -163,7 +163,7 @@ pub fn backfill(
         ..Default::default()
     };
     let engine = Engine::new(app.config.engine.clone(), &app.store, &app.sink);
-    let bar = crate::cli::file_progress("backfill", files.len(), progress);
+    let bar = crate::app::cli::file_progress("backfill", files.len(), progress);
     for (i, (_, key)) in files.iter().enumerate() {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(open_object(s3, handle, &location.bucket, key)?))

@@ -20,7 +20,7 @@
 //! A suppressed event is not counted at all (metrics leave it out too). Changing the lists
 //! changes what is counted from then on; stored minutes are not recounted.
 
-use crate::record::CountedEvent;
+use crate::cloudtrail::record::CountedEvent;
 
 /// Events named by source, name, caller pattern or user-agent pattern.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -195,15 +195,15 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Minute;
+    use crate::base::time::Minute;
 
     fn ev(source: &str, name: &str, caller: &str, agent: &str) -> CountedEvent {
         CountedEvent {
             minute: Minute(0),
             event_source: source.into(),
             event_name: name.into(),
-            population: crate::series::Population::Management,
-            call_rate: Some(crate::series::Population::Management),
+            population: crate::base::series::Population::Management,
+            call_rate: Some(crate::base::series::Population::Management),
             error_code: None,
             caller: caller.into(),
             user_agent: agent.into(),

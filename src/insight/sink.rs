@@ -1,6 +1,6 @@
 //! Where Insights files go. The command line writes a directory; the Lambda writes S3.
 
-use crate::insight::InsightFile;
+use crate::insight::record::InsightFile;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -4,7 +4,7 @@
 //! bucket (digests, Insights, aggregated and network-activity files), and our own output, must be
 //! skipped with a reason, so that the function never re-ingests what it wrote.
 
-use crate::time::Minute;
+use crate::base::time::Minute;
 
 /// The account/region a log file belongs to: the unit of analysis.
 #[derive(

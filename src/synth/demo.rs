@@ -12,8 +12,8 @@ use std::f64::consts::TAU;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::log_file;
-use crate::time::Minute;
+use crate::base::time::Minute;
+use crate::cloudtrail::writer;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use flate2::Compression;
@@ -904,14 +904,14 @@ impl<'g> Gen<'g> {
         records.shuffle(&mut self.rng);
         let delivered = window_end + Duration::seconds(self.rng.random_range(0..MAX_JITTER_SECS));
         let unique = self.alnum(16, false);
-        let key = log_file::key(
+        let key = writer::key(
             &self.spec.account,
             &self.spec.region,
             Minute::from_datetime(delivered),
             &unique,
         );
         // Level 2 is the fastest miniz level here and still compresses ~10x.
-        let path = log_file::write(dir, &key, &records, Compression::new(2))
+        let path = writer::write(dir, &key, &records, Compression::new(2))
             .with_context(|| format!("writing {}", dir.join(&key).display()))?;
         Ok(path)
     }

@@ -2,10 +2,10 @@
 //! deterministic identity: IDs and object keys derive from the insight itself, so a retried or
 //! concurrent write of the same record overwrites rather than duplicates.
 
-use crate::detector::{Phase, Ranked, RankedAttribution, Transition};
-use crate::key::TrailScope;
-use crate::series::{InsightType, Population, SeriesKey};
-use crate::time::Minute;
+use crate::base::series::{InsightType, Population, SeriesKey};
+use crate::base::time::Minute;
+use crate::cloudtrail::key::TrailScope;
+use crate::detect::detector::{Phase, Ranked, RankedAttribution, Transition};
 use flate2::{Compression, write::GzEncoder};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -314,7 +314,7 @@ pub fn parse_insight_file(bytes: &[u8]) -> Result<Vec<InsightRecord>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::classify_key;
+    use crate::cloudtrail::key::classify_key;
 
     fn scope() -> TrailScope {
         TrailScope {

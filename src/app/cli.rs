@@ -1,13 +1,13 @@
 //! The `trail-insights` command line. The binary only calls [`main`].
 
+use crate::base::series::{InsightType, Population, SeriesKey};
+use crate::base::time::{Minute, parse_cli_time};
+use crate::cloudtrail::key::{TrailScope, classify_key};
 use crate::config::Config;
 use crate::engine::{Engine, Outcome, Status};
-use crate::insight::{InsightRecord, parse_insight_file};
-use crate::key::{TrailScope, classify_key};
-use crate::series::{InsightType, Population, SeriesKey};
-use crate::sink::DirectorySink;
+use crate::insight::record::{InsightRecord, parse_insight_file};
+use crate::insight::sink::DirectorySink;
 use crate::store::EmbeddedStore;
-use crate::time::{Minute, parse_cli_time};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use comfy_table::Table;
@@ -362,7 +362,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map_err(anyhow::Error::msg)?;
             let mut found = if out.starts_with("s3://") {
                 let location = out.parse().map_err(anyhow::Error::msg)?;
-                pair(crate::backfill::insight_records_in_s3(&location)?)
+                pair(crate::app::backfill::insight_records_in_s3(&location)?)
             } else {
                 lookup(Path::new(&out))?
             };
@@ -423,10 +423,10 @@ pub fn run(cli: Cli) -> Result<()> {
             output,
         } => {
             let from = match &table {
-                Some(t) => crate::plot::CountsFrom::Table(t),
-                None => crate::plot::CountsFrom::State(&state),
+                Some(t) => crate::insight::plot::CountsFrom::Table(t),
+                None => crate::insight::plot::CountsFrom::State(&state),
             };
-            let g = crate::plot::plot_command(&insight, &out, from, org, &output)?;
+            let g = crate::insight::plot::plot_command(&insight, &out, from, org, &output)?;
             println!(
                 "{}: {} minutes from {} to {}",
                 output.display(),
@@ -438,19 +438,19 @@ pub fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Setup { table, buckets } => crate::backfill::setup(&table, &buckets),
+        Command::Setup { table, buckets } => crate::app::backfill::setup(&table, &buckets),
         Command::Backfill {
             location,
             since,
             config,
         } => {
             let location = location.parse().map_err(anyhow::Error::msg)?;
-            let minutes = crate::backfill::parse_duration_minutes(&since)
+            let minutes = crate::app::backfill::parse_duration_minutes(&since)
                 .map_err(anyhow::Error::msg)
                 .context("--since")?;
-            let mut function = crate::lambda::FunctionConfig::from_env()?;
+            let mut function = crate::app::lambda::FunctionConfig::from_env()?;
             function.engine = Config::load(config.as_deref())?;
-            let s = crate::backfill::backfill(&location, minutes, function, true)?;
+            let s = crate::app::backfill::backfill(&location, minutes, function, true)?;
             println!(
                 "{} objects listed, {} log files selected: {} processed, {} already processed, {} rejected, {} failed; {} Insights records written",
                 s.listed,
@@ -920,7 +920,7 @@ fn evaluate(
     config: Option<&Path>,
     replay: bool,
 ) -> Result<()> {
-    use crate::evaluation::traffic::Scenario;
+    use crate::synth::traffic::Scenario;
     let scenario = match scenario {
         "small" => Scenario::small(seed),
         "full" => Scenario::full(seed),
@@ -980,7 +980,7 @@ fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
         (None, Some(t)) => t.path().to_path_buf(),
         (None, None) => bail!("no directory for the demo"),
     };
-    let spec = crate::demo::DemoSpec {
+    let spec = crate::synth::demo::DemoSpec {
         seed,
         days,
         ..Default::default()
@@ -989,7 +989,7 @@ fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
         "Generating {days} days of CloudTrail logs for account {} in {} ...",
         spec.account, spec.region
     );
-    let trail = crate::demo::generate(&root.join("trail"), &spec)?;
+    let trail = crate::synth::demo::generate(&root.join("trail"), &spec)?;
     eprintln!(
         "  {} log files, {} events, {} injected incidents",
         trail.files.len(),
@@ -1075,7 +1075,7 @@ fn demo(dir: Option<PathBuf>, days: u32, seed: u64) -> Result<()> {
 }
 
 /// Whether an insight is the one raised for an injected incident (same series, overlapping).
-pub fn demo_matches(p: &PairedInsight, inc: &crate::demo::Incident) -> bool {
+pub fn demo_matches(p: &PairedInsight, inc: &crate::synth::demo::Incident) -> bool {
     let Some(r) = p.start_or_end() else {
         return false;
     };

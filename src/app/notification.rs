@@ -5,7 +5,7 @@
 //! Parsed from plain JSON values rather than the `aws_lambda_events` structs so one function can
 //! accept every shape and tell a malformed message from a foreign one with a precise reason.
 
-use crate::key::decode_notification_key;
+use crate::cloudtrail::key::decode_notification_key;
 use serde_json::Value;
 
 /// One object to process.
@@ -37,7 +37,7 @@ pub struct Invocation {
     /// The event was an SQS batch: report failures per message.
     pub sqs: bool,
     /// A one-off backfill (`{"trail-insights":"backfill", "bucket": …}`).
-    pub backfill: Option<crate::backfill::BackfillRequest>,
+    pub backfill: Option<crate::app::backfill::BackfillRequest>,
 }
 
 /// The payload of the scheduled sweep (the template's Schedule `Input`).
@@ -46,7 +46,7 @@ pub const SWEEP_MARKER: &str = "trail-insights";
 pub fn parse_invocation(event: &Value) -> Invocation {
     let mut inv = Invocation::default();
     if event.get(SWEEP_MARKER).and_then(Value::as_str) == Some("backfill") {
-        match crate::backfill::BackfillRequest::from_event(event) {
+        match crate::app::backfill::BackfillRequest::from_event(event) {
             Ok(r) => inv.backfill = Some(r),
             Err(reason) => inv.ignored.push(malformed(None, reason)),
         }

@@ -5,8 +5,8 @@
 //! crate) through plotters' `ab_glyph` feature, so rendering needs no system fonts or
 //! fontconfig: it works the same on a laptop and in the Lambda runtime.
 
-use crate::insight::InsightRecord;
-use crate::time::Minute;
+use crate::base::time::Minute;
+use crate::insight::record::InsightRecord;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -328,18 +328,18 @@ pub fn plot_command(
     org: Option<String>,
     output: &Path,
 ) -> anyhow::Result<InsightGraph> {
+    use crate::cloudtrail::key::TrailScope;
     use crate::config::Config;
     use crate::engine::Engine;
-    use crate::key::TrailScope;
-    use crate::sink::DirectorySink;
+    use crate::insight::sink::DirectorySink;
     use anyhow::{Context, anyhow, bail};
 
     Format::from_path(output).map_err(anyhow::Error::msg)?;
     let found = if records.starts_with("s3://") {
         let location = records.parse().map_err(anyhow::Error::msg)?;
-        crate::cli::pair(crate::backfill::insight_records_in_s3(&location)?)
+        crate::app::cli::pair(crate::app::backfill::insight_records_in_s3(&location)?)
     } else {
-        crate::cli::lookup(Path::new(records))?
+        crate::app::cli::lookup(Path::new(records))?
     };
     let Some(insight) = found.into_iter().find(|p| {
         p.start
@@ -370,7 +370,7 @@ pub fn plot_command(
         root: std::path::PathBuf::new(),
     };
     let id = series.id();
-    let pick = |rows: Vec<(Minute, crate::counting::MinuteCounts)>| -> Vec<(Minute, u64)> {
+    let pick = |rows: Vec<(Minute, crate::count::minutes::MinuteCounts)>| -> Vec<(Minute, u64)> {
         rows.into_iter()
             .map(|(m, c)| (m, c.count_of(&id)))
             .collect()

@@ -18,8 +18,8 @@
 //! - Duplicate `eventID`s are counted once. A record without `eventID` gets a stable stand-in
 //!   derived from the file and its position, so a re-read of the file is still recognised.
 
-use crate::series::Population;
-use crate::time::Minute;
+use crate::base::series::Population;
+use crate::base::time::Minute;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde_json::value::RawValue;

@@ -16,9 +16,9 @@
 //! Records are marked with the extension `"trailInsights": {"direction": "Drop"}`; the insight
 //! average is below the baseline average.
 
+use crate::base::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute};
 use crate::config::DetectorConfig;
-use crate::detector::{HourSlot, Phase, RankedAttribution, Transition};
-use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute};
+use crate::detect::detector::{HourSlot, Phase, RankedAttribution, Transition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

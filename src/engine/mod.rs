@@ -11,20 +11,22 @@
 //!    from the insight, so a retry rewrites the same file;
 //! 5. every item write names the version it read; a concurrent writer makes the file retry.
 
-use crate::attribution::{Strings, TopCounts};
+use crate::base::series::SeriesKey;
+use crate::base::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
+use crate::cloudtrail::key::{TrailScope, classify_key};
+use crate::cloudtrail::reader::{ReadError, read_records};
+use crate::cloudtrail::record::{Ignored, classify_record, fnv1a};
 use crate::config::Config;
-use crate::counting::{FileCounts, IdChunk, MINUTE_ATTRIBUTION_CAPACITY, MinuteCounts};
-use crate::detector::{Phase, SeriesState, TrailContext, Transition, Unlearned};
-use crate::drop::worth_watching;
-use crate::insight::{InsightRecord, insight_file, render, shared_event_id, start_file_key};
-use crate::key::{TrailScope, classify_key};
-use crate::reader::{ReadError, read_records};
-use crate::record::{Ignored, classify_record, fnv1a};
-use crate::series::SeriesKey;
-use crate::session::{self, HeldStart, SESSION_HOLD_MINUTES};
-use crate::sink::InsightSink;
+use crate::count::attribution::{Strings, TopCounts};
+use crate::count::minutes::{FileCounts, IdChunk, MINUTE_ATTRIBUTION_CAPACITY, MinuteCounts};
+use crate::detect::detector::{Phase, SeriesState, TrailContext, Transition, Unlearned};
+use crate::detect::drop::worth_watching;
+use crate::detect::session::{self, HeldStart, SESSION_HOLD_MINUTES};
+use crate::insight::record::{
+    InsightRecord, insight_file, render, shared_event_id, start_file_key,
+};
+use crate::insight::sink::InsightSink;
 use crate::store::{Item, StateStore, StoreError};
-use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::btree_map::Entry;
@@ -134,7 +136,7 @@ impl TrailState {
 #[derive(Debug, Default, Deserialize)]
 struct ClosedMinute {
     #[serde(default)]
-    series: BTreeMap<String, crate::counting::SeriesMinute>,
+    series: BTreeMap<String, crate::count::minutes::SeriesMinute>,
 }
 
 /// A trail's stored open minutes (after `closed_through`), read at most once per file and only
@@ -210,7 +212,7 @@ pub struct Outcome {
     pub minutes_touched: usize,
     pub series_touched: usize,
     pub insights: Vec<InsightRecord>,
-    /// Starts withheld as part of a deploy session (see [`crate::session`]): series ID and the
+    /// Starts withheld as part of a deploy session (see [`crate::detect::session`]): series ID and the
     /// Start's minute.
     pub withheld: Vec<(String, Minute)>,
     /// New Starts made through a deploy tool, held until their session window has been
@@ -632,7 +634,7 @@ impl<'a> Engine<'a> {
         Ok(outcome)
     }
 
-    /// The deploy-session rule (see [`crate::session`]) on this unit of work's transitions.
+    /// The deploy-session rule (see [`crate::detect::session`]) on this unit of work's transitions.
     ///
     /// A new Start made through a deploy tool is held in its series' state (the trail keeps an
     /// index), written with the decision as a written Start would be, until files up to
@@ -869,7 +871,7 @@ impl<'a> Engine<'a> {
         too_old: Option<Minute>,
         future: Minute,
         outcome: &mut Outcome,
-        mut keep: impl FnMut(&crate::record::CountedEvent, u64) -> bool,
+        mut keep: impl FnMut(&crate::cloudtrail::record::CountedEvent, u64) -> bool,
     ) -> Result<u64, ReadError> {
         let reader = open().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => ReadError::Missing(e.to_string()),
@@ -1289,7 +1291,10 @@ impl<'a> Engine<'a> {
             // Named by the file and the minute version it read: every attempt that writes a
             // chunk under one name writes the same IDs, so a late loser of a race cannot change
             // a chunk the winner listed.
-            let tag = format!("{:016x}", crate::record::fnv1a(object_id.as_bytes()));
+            let tag = format!(
+                "{:016x}",
+                crate::cloudtrail::record::fnv1a(object_id.as_bytes())
+            );
             let read = version.unwrap_or(0);
             for (n, ids) in bucket.ids.chunks(INLINE_IDS).enumerate() {
                 let sk = id_chunk_sk(minute, &format!("#{tag}#{read}#{n}"));

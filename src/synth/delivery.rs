@@ -4,8 +4,8 @@
 //! are late by up to an hour, and a few events are duplicated (same `eventID`), as CloudTrail does.
 
 use super::traffic::{DEPLOY_AGENT, Traffic, deploy_caller};
-use crate::log_file;
-use crate::time::Minute;
+use crate::base::time::Minute;
+use crate::cloudtrail::writer;
 use anyhow::{Context, Result};
 use flate2::Compression;
 use rand::seq::IndexedRandom;
@@ -181,8 +181,8 @@ fn write_file(
     let unique: String = (0..16)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect();
-    let key = log_file::key(account, REGION, delivered, &unique);
-    let path = log_file::write(dir, &key, &records, Compression::fast())
+    let key = writer::key(account, REGION, delivered, &unique);
+    let path = writer::write(dir, &key, &records, Compression::fast())
         .with_context(|| format!("writing {}", dir.join(&key).display()))?;
     out.files.push(path);
     Ok(())

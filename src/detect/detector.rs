@@ -28,10 +28,12 @@
 //! against the rate frozen at Start. The insight's own minutes never teach the baseline, unless it
 //! lasts `MAX_INSIGHT_HOURS`: then it is ended and its level accepted as the new normal.
 
-use crate::attribution::{Attribution, TopCounts};
+use crate::base::time::{
+    MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute, minute_of_day,
+};
 use crate::config::DetectorConfig;
-use crate::drop::DropState;
-use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute, minute_of_day};
+use crate::count::attribution::{Attribution, TopCounts};
+use crate::detect::drop::DropState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -97,7 +99,7 @@ pub struct SeriesState {
     /// Starts made through a deploy tool that the engine holds for the deploy-session rule
     /// (see `Engine::judge_sessions`); not the detector's business, but stored with its state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub held: Vec<crate::session::HeldStart>,
+    pub held: Vec<crate::detect::session::HeldStart>,
 }
 
 /// A run of unusual minutes (by the End rule: an insight started at its first minute would still
@@ -182,7 +184,7 @@ pub struct OpenInsight {
     /// The sustained rule's sum at Start (0 when it has none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence: u64,
-    /// Part of a deploy session (see [`crate::session`]): followed as any insight, so its minutes
+    /// Part of a deploy session (see [`crate::detect::session`]): followed as any insight, so its minutes
     /// stay out of the baseline, but neither its Start nor its End is written.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub withheld: bool,

@@ -2,10 +2,10 @@
 //! patterns that make real CloudTrail traffic hard (rhythm, cron, autoscaling, Terraform sessions,
 //! heavy-tailed bursts, level shifts, recurring throttling storms) and injected anomalies over a
 //! grid of magnitudes, durations and shapes. Counts are generated first, so the reference
-//! detectors and the fast sweeps see exactly the traffic that [`super::logs`] writes as files.
+//! detectors and the fast sweeps see exactly the traffic that [`super::delivery`] writes as files.
 
-use crate::series::SeriesKey;
-use crate::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute, minute_of_day, weekday};
+use crate::base::series::SeriesKey;
+use crate::base::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, Minute, minute_of_day, weekday};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -4,7 +4,7 @@
 //! and never collected. Decompressed bytes and the size of any one record are capped so a
 //! decompression bomb or a pathological record is refused with a clear reason.
 
-use crate::record::RawRecord;
+use crate::cloudtrail::record::RawRecord;
 use flate2::read::MultiGzDecoder;
 use serde::de::IgnoredAny;
 use std::cell::Cell;

@@ -5,16 +5,16 @@
 //! invocation, or for SQS batches only the message that carried the object, so Lambda retries;
 //! a permanently bad object is logged with its bucket, key and reason, counted, and not retried.
 
+use crate::app::notification::{Invocation, ObjectRef, parse_invocation};
 use crate::aws::dynamo::DynamoStore;
 use crate::aws::events::EventBridgePublisher;
 use crate::aws::s3::{S3Sink, open_object};
+use crate::base::time::Minute;
 use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Outcome, ProcessError, Status};
-use crate::events::PublishingSink;
-use crate::notification::{Invocation, ObjectRef, parse_invocation};
-use crate::sink::InsightSink;
+use crate::insight::publish::PublishingSink;
+use crate::insight::sink::InsightSink;
 use crate::store::StateStore;
-use crate::time::Minute;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -68,8 +68,8 @@ impl FunctionConfig {
         let event_bus = get("EVENT_BUS_NAME").filter(|v| !v.is_empty());
         let event_source = get("EVENT_SOURCE")
             .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| crate::events::DEFAULT_SOURCE.to_string());
-        crate::events::validate_source(&event_source).map_err(ConfigError)?;
+            .unwrap_or_else(|| crate::insight::publish::DEFAULT_SOURCE.to_string());
+        crate::insight::publish::validate_source(&event_source).map_err(ConfigError)?;
         let plot_svg = match get("PLOT_SVG")
             .unwrap_or_default()
             .to_ascii_lowercase()
@@ -279,7 +279,7 @@ impl App {
     fn backfill(
         &self,
         engine: &Engine<'_>,
-        request: &crate::backfill::BackfillRequest,
+        request: &crate::app::backfill::BackfillRequest,
         report: &mut Report,
     ) {
         let started = Instant::now();
@@ -300,7 +300,7 @@ impl App {
             }
         };
         let oldest = Minute::from_datetime(chrono::Utc::now()).plus(-request.since_minutes);
-        let files = crate::backfill::select_log_files(&keys, oldest);
+        let files = crate::app::backfill::select_log_files(&keys, oldest);
         let mut progress = BackfillProgress {
             listed: keys.len(),
             selected: files.len(),
@@ -341,7 +341,7 @@ impl App {
     /// The insight graph of each End record, next to its file (`…json.gz` → `….svg`). A graph
     /// is an illustration: failing to draw or store one is logged, not retried.
     fn write_graphs(&self, engine: &Engine<'_>, obj: &ObjectRef, outcome: &Outcome) {
-        let Ok(log) = crate::key::classify_key(&obj.key) else {
+        let Ok(log) = crate::cloudtrail::key::classify_key(&obj.key) else {
             return;
         };
         for end in outcome
@@ -358,10 +358,10 @@ impl App {
     fn write_graph(
         &self,
         engine: &Engine<'_>,
-        scope: &crate::key::TrailScope,
-        end: &crate::insight::InsightRecord,
+        scope: &crate::cloudtrail::key::TrailScope,
+        end: &crate::insight::record::InsightRecord,
     ) -> Result<(), String> {
-        use crate::plot::{InsightGraph, render_svg};
+        use crate::insight::plot::{InsightGraph, render_svg};
         let d = &end.insight_details;
         let series = end.series();
         let end_minute = Minute::parse_event_time(&end.event_time).ok_or("bad eventTime")?;
@@ -378,7 +378,8 @@ impl App {
         let graph = InsightGraph::from_records(None, Some(end), window, &counts)
             .ok_or("record without a usable time")?;
         let svg = render_svg(&graph)?;
-        let file = crate::insight::insight_file(scope, end.clone()).map_err(|e| e.to_string())?;
+        let file =
+            crate::insight::record::insight_file(scope, end.clone()).map_err(|e| e.to_string())?;
         let key = format!(
             "{}{}.svg",
             self.config.destination_prefix,

@@ -1,9 +1,9 @@
 //! Per-minute counts of one log file, per series, with attribution and the event IDs seen.
 
-use crate::attribution::{Attribution, Strings};
-use crate::record::CountedEvent;
-use crate::series::SeriesKey;
-use crate::time::Minute;
+use crate::base::series::SeriesKey;
+use crate::base::time::Minute;
+use crate::cloudtrail::record::CountedEvent;
+use crate::count::attribution::{Attribution, Strings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -179,7 +179,7 @@ mod packed_ids {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::series::Population;
+    use crate::base::series::Population;
 
     fn event(id: u64, call: bool, err: Option<&str>) -> CountedEvent {
         CountedEvent {

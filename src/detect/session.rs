@@ -16,9 +16,9 @@
 //! `Engine::judge_sessions`). A reported Start is never withdrawn: APIs that arrive after the
 //! hold do not change the verdict on the ones judged before.
 
-use crate::detector::{Phase, Transition};
-use crate::series::SeriesKey;
-use crate::time::Minute;
+use crate::base::series::SeriesKey;
+use crate::base::time::Minute;
+use crate::detect::detector::{Phase, Transition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -37,7 +37,7 @@ pub fn is_deploy_agent(agent: &str, patterns: &[String]) -> bool {
     let agent = agent.to_ascii_lowercase();
     patterns
         .iter()
-        .any(|p| crate::suppression::glob(&p.to_ascii_lowercase(), &agent))
+        .any(|p| crate::count::suppression::glob(&p.to_ascii_lowercase(), &agent))
 }
 
 /// How far before the run's first minute and after its proving minute other APIs' minutes count

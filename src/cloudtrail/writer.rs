@@ -1,8 +1,8 @@
 //! Writing CloudTrail log files the way CloudTrail delivers them: the object key (which
-//! [`crate::key::classify_key`] reads back) and the gzip body `{"Records":[...]}`. For the
+//! [`crate::cloudtrail::key::classify_key`] reads back) and the gzip body `{"Records":[...]}`. For the
 //! generators: the demo trail, the evaluation's labelled traffic and the benchmark corpus.
 
-use crate::time::Minute;
+use crate::base::time::Minute;
 use flate2::{Compression, write::GzEncoder};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -63,7 +63,7 @@ pub fn write<R: AsRef<[u8]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::classify_key;
+    use crate::cloudtrail::key::classify_key;
     use std::io::Read;
 
     #[test]

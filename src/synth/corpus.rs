@@ -8,7 +8,7 @@
 //! state sizes are measured on what a busy account really sends. Output is deterministic for a
 //! seed.
 
-use crate::time::Minute;
+use crate::base::time::Minute;
 use flate2::{Compression, write::GzEncoder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -33,7 +33,7 @@ impl FileSpec {
         let suffix: String = (0..16)
             .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
             .collect();
-        crate::log_file::key(&self.account, &self.region, self.delivered, &suffix)
+        crate::cloudtrail::writer::key(&self.account, &self.region, self.delivered, &suffix)
     }
 }
 
@@ -56,7 +56,7 @@ pub fn write_json(spec: &FileSpec, out: impl Write) -> io::Result<u64> {
         g.record(&mut record);
         record
     });
-    crate::log_file::write_records(out, records)
+    crate::cloudtrail::writer::write_records(out, records)
 }
 
 /// A whole gzip log file in memory (for benchmarks of small files).
@@ -1014,9 +1014,9 @@ impl<'a> Generator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::classify_key;
-    use crate::reader::{ReadLimits, read_records};
-    use crate::record::classify_record;
+    use crate::cloudtrail::key::classify_key;
+    use crate::cloudtrail::reader::{ReadLimits, read_records};
+    use crate::cloudtrail::record::classify_record;
 
     fn spec(events: u64) -> FileSpec {
         FileSpec {
