@@ -2,56 +2,11 @@
 //! environment variables (`MIN_COUNT=5`); the environment wins. A sensitivity preset sets the
 //! detector knobs first, and any knob given explicitly overrides the preset.
 
+use crate::base::knob::parse_flag;
 use crate::cloudtrail::reader::ReadLimits;
+pub use crate::detect::settings::{DetectorConfig, Sensitivity, preset};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// Detector knobs (see README, "Configuration", for what each trades).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DetectorConfig {
-    /// Poisson tail probability below which a minute is surprising enough to Start.
-    pub start_alpha: f64,
-    /// Minimum events in the minute that Starts on its own, and in the largest minute of a
-    /// sustained run.
-    pub min_count: u64,
-    /// Minimum events for a minute to Start on its own evidence; below, only as part of a
-    /// sustained run.
-    pub single_minute_count: u64,
-    /// Minimum (winsorised) events in the previous and current clock hour for the sustained
-    /// rule (0 turns the rule off).
-    pub sustained_events: u64,
-    /// Minimum ratio of the minute's count to the baseline rate.
-    pub min_ratio: f64,
-    /// Novelty gate: the count must exceed the largest recent comparable minute by this fraction…
-    pub novelty_margin: f64,
-    /// …and by at least this many events.
-    pub novelty_min_extra: u64,
-    /// Weight of the largest minute at any hour (vs the same hour of day) in the novelty gate.
-    pub novelty_global_weight: f64,
-    /// A closed minute is still "unusual" (keeps an insight open) below this tail probability…
-    pub end_alpha: f64,
-    /// …and at or above this count…
-    pub end_min_count: u64,
-    /// …and at or above this multiple of the baseline.
-    pub end_ratio: f64,
-    /// Consecutive usual closed minutes that End an insight.
-    pub end_quiet_minutes: u32,
-    /// An insight open this long is ended and its level accepted as the new normal.
-    pub max_insight_hours: u32,
-    /// Use the hour-of-day rate when a series had at least this many events in the window.
-    pub seasonal_min_events: u64,
-    /// No insights until the trail has been observed this long.
-    pub warmup_hours: u32,
-    /// Burst-tail gate: for a series burstier than Poisson, a minute must exceed what its own
-    /// burst sizes suggest happens once in this many weeks (0 turns the gate off).
-    pub tail_return_weeks: f64,
-    /// The drop detector (see [`crate::detect::drop`]): off by default.
-    pub drop_insights: bool,
-    /// Calls per minute at this hour on each of the last 7 days for an API to count as busy.
-    pub drop_min_rate: f64,
-    /// Consecutive low minutes that Start a drop insight.
-    pub drop_minutes: u32,
-}
 
 /// Everything the engine needs besides storage and output.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,95 +57,6 @@ impl SeriesSensitivity {
                 (Some(_), None) => false,
             }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sensitivity {
-    Low,
-    Medium,
-    High,
-}
-
-impl Sensitivity {
-    fn parse(name: &str) -> Option<Sensitivity> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "low" => Some(Sensitivity::Low),
-            "medium" => Some(Sensitivity::Medium),
-            "high" => Some(Sensitivity::High),
-            _ => None,
-        }
-    }
-
-    /// `base` with this preset's Start gates; the End, warm-up and window knobs stay as set.
-    fn start_gates_on(self, base: &DetectorConfig) -> DetectorConfig {
-        let p = self.detector();
-        DetectorConfig {
-            start_alpha: p.start_alpha,
-            min_count: p.min_count,
-            single_minute_count: p.single_minute_count,
-            sustained_events: p.sustained_events,
-            min_ratio: p.min_ratio,
-            novelty_margin: p.novelty_margin,
-            novelty_min_extra: p.novelty_min_extra,
-            tail_return_weeks: p.tail_return_weeks,
-            ..base.clone()
-        }
-    }
-
-    fn detector(self) -> DetectorConfig {
-        let medium = DetectorConfig {
-            start_alpha: 1e-6,
-            min_count: 5,
-            single_minute_count: 12,
-            sustained_events: 15,
-            min_ratio: 3.0,
-            novelty_margin: 0.5,
-            novelty_min_extra: 2,
-            novelty_global_weight: 0.5,
-            end_alpha: 1e-3,
-            end_min_count: 2,
-            end_ratio: 2.0,
-            end_quiet_minutes: 5,
-            max_insight_hours: 24,
-            seasonal_min_events: 100,
-            warmup_hours: 36,
-            tail_return_weeks: 200.0,
-            drop_insights: false,
-            drop_min_rate: 5.0,
-            drop_minutes: 15,
-        };
-        match self {
-            Sensitivity::Medium => medium,
-            Sensitivity::Low => DetectorConfig {
-                start_alpha: 1e-8,
-                min_count: 10,
-                single_minute_count: 20,
-                sustained_events: 30,
-                min_ratio: 5.0,
-                novelty_margin: 1.0,
-                novelty_min_extra: 5,
-                tail_return_weeks: 1000.0,
-                ..medium
-            },
-            Sensitivity::High => DetectorConfig {
-                start_alpha: 1e-5,
-                min_count: 3,
-                // As CloudTrail Insights on sparse APIs: a few events in one minute are enough.
-                single_minute_count: 3,
-                sustained_events: 10,
-                min_ratio: 2.0,
-                novelty_margin: 0.25,
-                novelty_min_extra: 1,
-                tail_return_weeks: 50.0,
-                ..medium
-            },
-        }
-    }
-}
-
-/// The detector knobs of a named preset (`low`, `medium`, `high`).
-pub fn preset(name: &str) -> Option<DetectorConfig> {
-    Sensitivity::parse(name).map(Sensitivity::detector)
 }
 
 impl Default for Config {
@@ -656,17 +522,6 @@ pub fn all_knobs() -> impl Iterator<Item = &'static (&'static str, &'static str)
         .iter()
         .chain(EXTENSION_KNOBS.iter())
         .chain(crate::count::suppression::SUPPRESSION_KNOBS.iter())
-}
-
-/// A true/false setting (`true`/`false`, `1`/`0`, `yes`/`no`; empty is false).
-pub fn parse_flag(name: &str, raw: &str, origin: &str) -> Result<bool, String> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" | "" => Ok(false),
-        _ => Err(format!(
-            "{name} ({origin}) must be true or false, not `{raw}`"
-        )),
-    }
 }
 
 fn known(name: &str) -> bool {

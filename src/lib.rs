@@ -50,7 +50,8 @@ pub mod aws {
     }
 }
 pub mod base {
-    //! Values every stage shares: minutes, series keys.
+    //! Values every stage shares: minutes, series keys, setting parsers.
+    pub mod knob;
     pub mod series;
     pub mod time;
 }
@@ -73,6 +74,7 @@ pub mod detect {
     pub mod detector;
     pub mod drop;
     pub mod session;
+    pub mod settings;
 }
 pub mod engine;
 pub mod evaluation;

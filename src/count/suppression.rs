@@ -140,7 +140,7 @@ impl Suppression {
     /// Apply one setting (`name` is one of [`SUPPRESSION_KNOBS`]).
     pub fn set(&mut self, name: &str, raw: &str, origin: &str) -> Result<(), String> {
         if name == "SUPPRESS_AWS_SERVICE_CALLERS" {
-            self.aws_service_callers = crate::config::parse_flag(name, raw, origin)?;
+            self.aws_service_callers = crate::base::knob::parse_flag(name, raw, origin)?;
             return Ok(());
         }
         let known = match (name.strip_prefix("SUPPRESS_"), name.strip_prefix("ONLY_")) {

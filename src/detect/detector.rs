@@ -31,9 +31,9 @@
 use crate::base::time::{
     MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute, minute_of_day,
 };
-use crate::config::DetectorConfig;
 use crate::count::attribution::{Attribution, TopCounts};
 use crate::detect::drop::DropState;
+use crate::detect::settings::DetectorConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

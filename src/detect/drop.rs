@@ -17,8 +17,8 @@
 //! average is below the baseline average.
 
 use crate::base::time::{MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_WEEK, Minute};
-use crate::config::DetectorConfig;
 use crate::detect::detector::{HourSlot, Phase, RankedAttribution, Transition};
+use crate::detect::settings::DetectorConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
