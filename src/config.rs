@@ -1,5 +1,5 @@
-//! Every tunable in one place. The same names work in a TOML config file (`MIN_COUNT = 5`) and as
-//! environment variables (`MIN_COUNT=5`); the environment wins. A sensitivity preset sets the
+//! Every tunable in one place. The same names work in a TOML config file (`MIN_RATIO = 3`) and as
+//! environment variables (`MIN_RATIO=3`); the environment wins. A sensitivity preset sets the
 //! detector knobs first, and any knob given explicitly overrides the preset.
 
 use crate::base::knob::parse_flag;
@@ -90,12 +90,8 @@ pub const KNOBS: &[(&str, &str)] = &[
         "Poisson tail probability to Start (default 1e-6)",
     ),
     (
-        "MIN_COUNT",
-        "minimum events in a minute that Starts alone, and in a sustained run's largest minute (default 5)",
-    ),
-    (
         "SINGLE_MINUTE_COUNT",
-        "minimum events for one minute to Start on its own (default 12)",
+        "minimum events for one minute to Start on its own, at least 3 (default 12)",
     ),
     (
         "SUSTAINED_EVENTS",
@@ -107,15 +103,7 @@ pub const KNOBS: &[(&str, &str)] = &[
     ),
     (
         "NOVELTY_MARGIN",
-        "fraction above the largest recent comparable minute (default 0.5)",
-    ),
-    (
-        "NOVELTY_MIN_EXTRA",
-        "events above the largest recent comparable minute (default 2)",
-    ),
-    (
-        "NOVELTY_GLOBAL_WEIGHT",
-        "weight of the largest minute at any hour (default 0.5)",
+        "fraction above a high-ranked recent comparable minute (or pair of hours) to Start (default 0.5)",
     ),
     (
         "END_ALPHA",
@@ -270,13 +258,12 @@ impl Config {
             |v| *v > 0.0 && *v < 1.0,
             "between 0 and 1",
         )?;
-        set(s, "MIN_COUNT", &mut d.min_count, |v| *v >= 1, "at least 1")?;
         set(
             s,
             "SINGLE_MINUTE_COUNT",
             &mut d.single_minute_count,
-            |v| *v >= 1,
-            "at least 1",
+            |v| *v >= 3,
+            "at least 3",
         )?;
         set(s, "SUSTAINED_EVENTS", &mut d.sustained_events, |_| true, "")?;
         set(
@@ -292,20 +279,6 @@ impl Config {
             &mut d.novelty_margin,
             |v| *v >= 0.0,
             "0 or more",
-        )?;
-        set(
-            s,
-            "NOVELTY_MIN_EXTRA",
-            &mut d.novelty_min_extra,
-            |_| true,
-            "",
-        )?;
-        set(
-            s,
-            "NOVELTY_GLOBAL_WEIGHT",
-            &mut d.novelty_global_weight,
-            |v| (0.0..=1.0).contains(v),
-            "between 0 and 1",
         )?;
         set(
             s,
@@ -489,7 +462,8 @@ fn series_sensitivity(
             .ok_or_else(|| bad(rule, "has no `=`"))?;
         let detector = match level.trim().to_ascii_lowercase().as_str() {
             "off" => DetectorConfig {
-                min_count: u64::MAX,
+                single_minute_count: u64::MAX,
+                sustained_events: 0,
                 drop_insights: false,
                 ..base.clone()
             },
@@ -568,7 +542,7 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(
             &path,
-            "MIN_COUNT = 7\nlateness_minutes = 20\nSENSITIVITY = \"high\"\n",
+            "SINGLE_MINUTE_COUNT = 7\nlateness_minutes = 20\nSENSITIVITY = \"high\"\n",
         )
         .unwrap();
         let c = Config::load_from(
@@ -576,7 +550,10 @@ mod tests {
             &env(&[("LATENESS_MINUTES", "30"), ("PATH", "/bin")]),
         )
         .unwrap();
-        assert_eq!(c.detector.min_count, 7, "explicit knob beats preset");
+        assert_eq!(
+            c.detector.single_minute_count, 7,
+            "explicit knob beats preset"
+        );
         assert_eq!(c.lateness_minutes, 30, "environment beats file");
         assert_eq!(c.detector.start_alpha, 1e-5, "preset applied");
     }
@@ -601,10 +578,15 @@ mod tests {
             "CreateUser",
             "AccessDenied",
         ));
-        assert_eq!(c.detector_for(&iam_denied).min_count, u64::MAX, "off");
+        let off = c.detector_for(&iam_denied);
+        assert_eq!(
+            (off.single_minute_count, off.sustained_events),
+            (u64::MAX, 0),
+            "off: neither Start rule"
+        );
         let iam = c.detector_for(&id(SeriesKey::call_rate("iam.amazonaws.com", "CreateUser")));
         assert_eq!(
-            (iam.min_count, iam.start_alpha),
+            (iam.single_minute_count, iam.start_alpha),
             (3, 1e-5),
             "high's Start gates"
         );
@@ -614,12 +596,12 @@ mod tests {
             "CreateUser",
             "Throttling",
         ));
-        assert_eq!(c.detector_for(&iam_throttled).min_count, 3);
+        assert_eq!(c.detector_for(&iam_throttled).single_minute_count, 3);
         let reads = id(
             SeriesKey::call_rate("ec2.amazonaws.com", "DescribeInstances")
                 .in_population(Population::ReadManagement),
         );
-        assert_eq!(c.detector_for(&reads).min_count, 10, "low");
+        assert_eq!(c.detector_for(&reads).single_minute_count, 20, "low");
         let other = id(SeriesKey::call_rate("ec2.amazonaws.com", "RunInstances"));
         assert_eq!(c.detector_for(&other), &c.detector);
 
@@ -641,10 +623,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_setting_and_origin() {
-        let e = Config::load_from(None, &env(&[("MIN_COUNT", "many")]))
+        let e = Config::load_from(None, &env(&[("MIN_RATIO", "many")]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("MIN_COUNT") && e.contains("environment"), "{e}");
+        assert!(e.contains("MIN_RATIO") && e.contains("environment"), "{e}");
         let e = Config::load_from(None, &env(&[("LATENESS_MINUTES", "90")]))
             .unwrap_err()
             .to_string();
@@ -658,7 +640,7 @@ mod tests {
         std::fs::write(&path, "MIN_CONT = 7\n").unwrap();
         let e = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
         assert!(e.contains("unknown setting `MIN_CONT`"), "{e}");
-        std::fs::write(&path, "MIN_COUNT = \n").unwrap();
+        std::fs::write(&path, "MIN_RATIO = \n").unwrap();
         let e = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
         assert!(e.contains("not valid TOML"), "{e}");
     }

@@ -90,7 +90,7 @@ fn help_documents_every_command_and_knob() {
         "metrics",
         "lookup",
         "demo",
-        "MIN_COUNT",
+        "MIN_RATIO",
         "LATENESS_MINUTES",
         "SENSITIVITY",
     ] {
@@ -163,10 +163,10 @@ fn errors_are_one_line_and_non_zero() {
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let o = cli(&["replay", d], &[("MIN_COUNT", "lots")]);
+    let o = cli(&["replay", d], &[("MIN_RATIO", "lots")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("MIN_COUNT (environment) is not a valid number"),
+        stderr(&o).contains("MIN_RATIO (environment) is not a valid number"),
         "{}",
         stderr(&o)
     );

@@ -6,9 +6,6 @@
 pub struct DetectorConfig {
     /// Poisson tail probability below which a minute is surprising enough to Start.
     pub start_alpha: f64,
-    /// Minimum events in the minute that Starts on its own, and in the largest minute of a
-    /// sustained run.
-    pub min_count: u64,
     /// Minimum events for a minute to Start on its own evidence; below, only as part of a
     /// sustained run.
     pub single_minute_count: u64,
@@ -17,12 +14,9 @@ pub struct DetectorConfig {
     pub sustained_events: u64,
     /// Minimum ratio of the minute's count to the baseline rate.
     pub min_ratio: f64,
-    /// Novelty gate: the count must exceed the largest recent comparable minute by this fraction…
+    /// Novelty gates: the count must exceed a high-ranked recent comparable minute (the sustained
+    /// rule: pair of hours) by this fraction, and by at least 2 events.
     pub novelty_margin: f64,
-    /// …and by at least this many events.
-    pub novelty_min_extra: u64,
-    /// Weight of the largest minute at any hour (vs the same hour of day) in the novelty gate.
-    pub novelty_global_weight: f64,
     /// A closed minute is still "unusual" (keeps an insight open) below this tail probability…
     pub end_alpha: f64,
     /// …and at or above this count…
@@ -70,12 +64,10 @@ impl Sensitivity {
         let p = self.detector();
         DetectorConfig {
             start_alpha: p.start_alpha,
-            min_count: p.min_count,
             single_minute_count: p.single_minute_count,
             sustained_events: p.sustained_events,
             min_ratio: p.min_ratio,
             novelty_margin: p.novelty_margin,
-            novelty_min_extra: p.novelty_min_extra,
             tail_return_weeks: p.tail_return_weeks,
             ..base.clone()
         }
@@ -84,13 +76,10 @@ impl Sensitivity {
     pub fn detector(self) -> DetectorConfig {
         let medium = DetectorConfig {
             start_alpha: 1e-6,
-            min_count: 5,
             single_minute_count: 12,
             sustained_events: 15,
             min_ratio: 3.0,
             novelty_margin: 0.5,
-            novelty_min_extra: 2,
-            novelty_global_weight: 0.5,
             end_alpha: 1e-3,
             end_min_count: 2,
             end_ratio: 2.0,
@@ -107,24 +96,20 @@ impl Sensitivity {
             Sensitivity::Medium => medium,
             Sensitivity::Low => DetectorConfig {
                 start_alpha: 1e-8,
-                min_count: 10,
                 single_minute_count: 20,
                 sustained_events: 30,
                 min_ratio: 5.0,
                 novelty_margin: 1.0,
-                novelty_min_extra: 5,
                 tail_return_weeks: 1000.0,
                 ..medium
             },
             Sensitivity::High => DetectorConfig {
                 start_alpha: 1e-5,
-                min_count: 3,
                 // As CloudTrail Insights on sparse APIs: a few events in one minute are enough.
                 single_minute_count: 3,
                 sustained_events: 10,
                 min_ratio: 2.0,
                 novelty_margin: 0.25,
-                novelty_min_extra: 1,
                 tail_return_weeks: 50.0,
                 ..medium
             },
