@@ -20,6 +20,9 @@ fn main() -> anyhow::Result<()> {
             s.detected, s.windows, s.false_insights
         );
     }
+    if std::env::var("TUNE_MISSES").is_ok() {
+        misses(&series, &traffics, &ours, warmup);
+    }
     for (name, s) in [
         ("design", r.part(true)),
         ("held-out", r.part(false)),
@@ -67,4 +70,55 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Each missed rise window: its mean and largest minute against the week before it.
+fn misses(
+    series: &[real::LabelledSeries],
+    traffics: &[traffic::Traffic],
+    ours: &Method,
+    warmup: u32,
+) {
+    for (s, t) in series.iter().zip(traffics) {
+        let p = methods::detect(t, ours, warmup);
+        let warm = s.start.0 + i64::from(warmup) * 60;
+        for w in s.windows.iter().filter(|w| w.rise && w.start.0 >= warm) {
+            let found = p
+                .iter()
+                .any(|p| p.start.0 >= w.start.0 - 10 && p.start.0 < w.end.0 + 10);
+            let at = |m: i64| s.counts.get((m - s.start.0) as usize).copied().unwrap_or(0) as f64;
+            let win: Vec<f64> = (w.start.0..w.end.0).map(at).collect();
+            let prior: Vec<f64> = ((w.start.0 - 10080).max(s.start.0)..w.start.0)
+                .map(at)
+                .collect();
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let mut hmax: Vec<f64> = prior
+                .chunks(60)
+                .map(|c| c.iter().cloned().fold(0.0, f64::max))
+                .collect();
+            hmax.sort_by(|a, b| b.partial_cmp(a).unwrap());
+            let k5 = hmax.get(4).copied().unwrap_or(0.0);
+            let mut hsum: Vec<f64> = prior.chunks(60).map(|c| c.iter().sum()).collect();
+            let wmax_hour = win
+                .chunks(60)
+                .map(|c| c.iter().sum::<f64>())
+                .fold(0.0, f64::max);
+            hsum.sort_by(|a, b| b.partial_cmp(a).unwrap());
+            println!(
+                "{} {:14} h{:5} len {:3}h  mean {:6.2}/min prior {:6.2} x{:4.1}  max min {:4} k5 {:4}  best hour {:6} prior top hours {:6} {:6}",
+                if found { "HIT " } else { "MISS" },
+                s.name,
+                (w.start.0 - s.start.0) / 60,
+                (w.end.0 - w.start.0) / 60,
+                mean(&win),
+                mean(&prior),
+                mean(&win) / mean(&prior).max(1e-9),
+                win.iter().cloned().fold(0.0, f64::max),
+                k5,
+                wmax_hour,
+                hsum.first().copied().unwrap_or(0.0),
+                hsum.get(14).copied().unwrap_or(0.0),
+            );
+        }
+    }
 }
