@@ -1,4 +1,4 @@
-//! Generate large, realistic CloudTrail log files for benchmarks (see `src/synth/corpus.rs`).
+//! Generate large, realistic CloudTrail log files for benchmarks (see `src/synth/corpus/`).
 //!
 //! Usage: cargo run --release --example bench_corpus -- DIR EVENTS_PER_FILE [FILES] [SEED]
 //!

@@ -9,6 +9,7 @@ pub mod app {
     pub mod cli;
     pub mod lambda;
     pub mod notification;
+    pub mod progress;
 }
 pub mod aws {
     //! The AWS shells: DynamoDB state, S3 objects and output.
@@ -57,6 +58,7 @@ pub mod base {
 }
 pub mod cloudtrail {
     //! READ: log-file keys, the streaming reader, CloudTrail records, and writing log files.
+    pub mod files;
     pub mod key;
     pub mod reader;
     pub mod record;
@@ -80,6 +82,7 @@ pub mod engine;
 pub mod evaluation;
 pub mod insight {
     //! EMIT: Insights records, where they are written, EventBridge, graphs.
+    pub mod pairs;
     pub mod plot;
     pub mod publish;
     pub mod record;

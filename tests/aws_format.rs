@@ -6,8 +6,9 @@ mod common;
 use common::{event, shape, write_log};
 use serde_json::{Value, json};
 use std::path::Path;
-use trail_insights::app::cli::{lookup, replay};
+use trail_insights::app::cli::replay::replay;
 use trail_insights::config::Config;
+use trail_insights::insight::pairs::lookup;
 
 /// AWS example A (ApiCallRateInsight Start, current format), verbatim.
 fn example_a() -> Value {

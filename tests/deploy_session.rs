@@ -12,7 +12,8 @@ mod common;
 use common::{event, local_aws, log_key, runtime};
 use serde_json::Value;
 use std::path::Path;
-use trail_insights::app::cli::{ReplaySummary, find_log_files, replay};
+use trail_insights::app::cli::replay::{ReplaySummary, replay};
+use trail_insights::cloudtrail::files::find_log_files;
 use trail_insights::config::Config;
 use trail_insights::engine::Engine;
 use trail_insights::insight::sink::DirectorySink;
@@ -92,7 +93,7 @@ fn run(dir: &Path, settings: &[(&str, &str)]) -> (ReplaySummary, Vec<String>) {
     let (state, out) = (work.path().join("state"), work.path().join("out"));
     let summary = replay(&[dir.to_path_buf()], &state, &out, config, true, false).unwrap();
     let mut names: Vec<String> = Vec::new();
-    for pair in trail_insights::app::cli::lookup(&out).unwrap() {
+    for pair in trail_insights::insight::pairs::lookup(&out).unwrap() {
         let (start, end) = (pair.start.unwrap(), pair.end.unwrap());
         let name = start.insight_details.event_name;
         assert_eq!(name, end.insight_details.event_name);

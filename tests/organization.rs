@@ -8,11 +8,13 @@ mod common;
 use common::{event, gz};
 use serde_json::{Value, json};
 use std::path::Path;
-use trail_insights::app::cli::{lookup, metrics, replay};
+use trail_insights::app::cli::metrics::metrics;
+use trail_insights::app::cli::replay::replay;
 use trail_insights::base::series::SeriesKey;
 use trail_insights::base::time::Minute;
 use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
+use trail_insights::insight::pairs::lookup;
 
 const ORG: &str = "o-abc123def4";
 const NEW: &str = "111111111111";

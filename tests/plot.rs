@@ -5,9 +5,11 @@ mod common;
 
 use common::demo_trail;
 use std::process::Command;
-use trail_insights::app::cli::{lookup, replay};
+use trail_insights::app::cli::plot::{CountsFrom, plot_command};
+use trail_insights::app::cli::replay::replay;
 use trail_insights::config::Config;
-use trail_insights::insight::plot::{CONTEXT_MINUTES, CountsFrom, HEIGHT, WIDTH, plot_command};
+use trail_insights::insight::pairs::lookup;
+use trail_insights::insight::plot::{CONTEXT_MINUTES, HEIGHT, WIDTH};
 
 #[test]
 fn demo_insights_are_drawn_with_series_baseline_band_marks_and_callers() {

@@ -8,11 +8,14 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use trail_insights::app::cli::{PairedInsight, ReplaySummary, demo_matches, metrics, pair, replay};
+use trail_insights::app::cli::demo::demo_matches;
+use trail_insights::app::cli::metrics::metrics;
+use trail_insights::app::cli::replay::{ReplaySummary, replay};
 use trail_insights::base::series::SeriesKey;
 use trail_insights::base::time::Minute;
 use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
+use trail_insights::insight::pairs::{PairedInsight, pair};
 use trail_insights::insight::record::InsightRecord;
 
 fn run(paths: &[PathBuf], work: &Path) -> ReplaySummary {
@@ -74,7 +77,7 @@ fn demo_trail_yields_exactly_the_injected_incidents() {
         );
     }
     // The Insights files on disk are the records returned.
-    let on_disk = trail_insights::app::cli::lookup(&work.path().join("out")).unwrap();
+    let on_disk = trail_insights::insight::pairs::lookup(&work.path().join("out")).unwrap();
     assert_eq!(on_disk.len(), found.len());
 }
 
@@ -269,7 +272,7 @@ fn late_and_shuffled_files_give_the_same_result() {
     let b = run(&[copy.path().join("logs")], copy.path());
     assert_eq!(a.counted, b.counted);
     let on_disk = |dir: &Path| -> Vec<InsightRecord> {
-        trail_insights::app::cli::lookup(&dir.join("out"))
+        trail_insights::insight::pairs::lookup(&dir.join("out"))
             .unwrap()
             .into_iter()
             .flat_map(|p| p.start.into_iter().chain(p.end))

@@ -7,11 +7,13 @@ mod common;
 
 use common::{gz, storm_trail};
 use serde_json::{Value, json};
-use trail_insights::app::cli::{lookup, metrics, replay};
+use trail_insights::app::cli::metrics::metrics;
+use trail_insights::app::cli::replay::replay;
 use trail_insights::base::series::SeriesKey;
 use trail_insights::base::time::Minute;
 use trail_insights::cloudtrail::key::TrailScope;
 use trail_insights::config::Config;
+use trail_insights::insight::pairs::lookup;
 
 /// Replay `logs` with `settings`; the number of insights and the storm minute's stored count.
 fn run(logs: &std::path::Path, settings: &[(&str, &str)]) -> (usize, Value) {

@@ -4,11 +4,11 @@
 
 use crate::app::lambda::{App, FunctionConfig};
 use crate::aws::dynamo::create_table;
-use crate::aws::s3::{S3Location, list_keys, open_object};
+use crate::aws::s3::{S3Location, insight_records, list_keys, open_object};
 use crate::base::time::Minute;
 use crate::cloudtrail::key::classify_key;
 use crate::engine::{Engine, Status};
-use crate::insight::record::{InsightRecord, parse_insight_file};
+use crate::insight::record::InsightRecord;
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use tokio::runtime::Runtime;
@@ -163,7 +163,7 @@ pub fn backfill(
         ..Default::default()
     };
     let engine = Engine::new(app.config.engine.clone(), &app.store, &app.sink);
-    let bar = crate::app::cli::file_progress("backfill", files.len(), progress);
+    let bar = crate::app::progress::file_progress("backfill", files.len(), progress);
     for (i, (_, key)) in files.iter().enumerate() {
         let open = || -> std::io::Result<Box<dyn std::io::Read>> {
             Ok(Box::new(open_object(s3, handle, &location.bucket, key)?))
@@ -203,41 +203,12 @@ pub fn backfill(
     Ok(summary)
 }
 
-/// Every Insights record under an S3 location.
+/// Every Insights record under an S3 location, where the environment points.
 pub fn insight_records_in_s3(location: &S3Location) -> Result<Vec<InsightRecord>> {
     let rt = runtime()?;
     rt.block_on(async {
         let sdk = sdk_config().await;
-        let s3 = crate::aws::s3::client(&sdk);
-        let mut out = Vec::new();
-        for (key, _) in list_keys(&s3, location).await? {
-            if !key.contains("/CloudTrail-Insight/") || !key.ends_with(".json.gz") {
-                continue;
-            }
-            let obj = s3
-                .get_object()
-                .bucket(&location.bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "s3://{}/{key}: {}",
-                        location.bucket,
-                        DisplayErrorContext(&e)
-                    )
-                })?;
-            let bytes = obj
-                .body
-                .collect()
-                .await
-                .with_context(|| format!("reading s3://{}/{key}", location.bucket))?;
-            out.extend(
-                parse_insight_file(&bytes.into_bytes())
-                    .map_err(|e| anyhow::anyhow!("s3://{}/{key}: {e}", location.bucket))?,
-            );
-        }
-        Ok(out)
+        insight_records(&crate::aws::s3::client(&sdk), location).await
     })
 }
 

@@ -1,8 +1,10 @@
-//! S3 as the object source (streaming GetObject) and as the Insights sink.
+//! S3 as the object source (streaming GetObject), as the Insights sink, and where Insights records
+//! are read back from (`lookup`, `plot`).
 
 use super::error::describe;
-use crate::insight::record::InsightFile;
+use crate::insight::record::{InsightFile, InsightRecord, parse_insight_file};
 use crate::insight::sink::{InsightSink, SinkError};
+use anyhow::Context as _;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::ByteStream;
@@ -176,6 +178,43 @@ pub async fn list_keys(
                 out.push((k.to_string(), o.size().unwrap_or(0)));
             }
         }
+    }
+    Ok(out)
+}
+
+/// Every Insights record under `location` (objects under `CloudTrail-Insight/` named
+/// `*.json.gz`).
+pub async fn insight_records(
+    client: &Client,
+    location: &S3Location,
+) -> anyhow::Result<Vec<InsightRecord>> {
+    let mut out = Vec::new();
+    for (key, _) in list_keys(client, location).await? {
+        if !key.contains("/CloudTrail-Insight/") || !key.ends_with(".json.gz") {
+            continue;
+        }
+        let obj = client
+            .get_object()
+            .bucket(&location.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "s3://{}/{key}: {}",
+                    location.bucket,
+                    DisplayErrorContext(&e)
+                )
+            })?;
+        let bytes = obj
+            .body
+            .collect()
+            .await
+            .with_context(|| format!("reading s3://{}/{key}", location.bucket))?;
+        out.extend(
+            parse_insight_file(&bytes.into_bytes())
+                .map_err(|e| anyhow::anyhow!("s3://{}/{key}: {e}", location.bucket))?,
+        );
     }
     Ok(out)
 }

@@ -8,11 +8,12 @@ pub mod real;
 pub mod report;
 pub mod score;
 
-use crate::app::cli::{find_log_files, lookup};
 use crate::base::time::Minute;
+use crate::cloudtrail::files::find_log_files;
 use crate::cloudtrail::key::classify_key;
 use crate::config::{Config, DetectorConfig};
 use crate::engine::Engine;
+use crate::insight::pairs::lookup;
 use crate::insight::record::InsightRecord;
 use crate::insight::sink::DirectorySink;
 use crate::store::EmbeddedStore;

@@ -243,12 +243,19 @@ pub fn replay_records(
 ) -> Vec<trail_insights::insight::record::InsightRecord> {
     let config = config_from(settings);
     let out = state.with_extension("out");
-    trail_insights::app::cli::replay(&[logs.to_path_buf()], state, &out, config, true, false)
-        .unwrap();
+    trail_insights::app::cli::replay::replay(
+        &[logs.to_path_buf()],
+        state,
+        &out,
+        config,
+        true,
+        false,
+    )
+    .unwrap();
     if !out.exists() {
         return Vec::new();
     }
-    trail_insights::app::cli::lookup(&out)
+    trail_insights::insight::pairs::lookup(&out)
         .unwrap()
         .into_iter()
         .flat_map(|p| [p.start, p.end])
