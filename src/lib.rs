@@ -1,7 +1,12 @@
 //! trail-insights: CloudTrail Insights, open and tunable.
 //!
-//! The core (parsing, counting, baselines, the Start/End decision, record rendering) is pure;
-//! storage and output sit behind the traits in [`store`] and [`sink`].
+//! A log file goes through the stages in order: [`cloudtrail`] reads it, [`count`] counts its
+//! records per series and minute, [`detect`] decides Start and End per series, [`insight`]
+//! renders and writes the records; [`engine`] runs these stages for one file against the state
+//! [`store`]. [`app`] holds the entry points (the Lambda and the command line), [`aws`] the AWS
+//! shells, [`synth`] the generated traffic and [`evaluation`] the benchmarks. Imports point from
+//! the entry points down to [`base`], never back (`tests/layout.rs`). The stages are pure;
+//! storage and output sit behind the traits in [`store`] and [`insight::sink`].
 
 pub mod app {
     //! Entry points: the Lambda handler and its notifications, backfill, the command line.
