@@ -114,10 +114,6 @@ pub const KNOBS: &[(&str, &str)] = &[
         "count at or above which a minute keeps an insight open (default 2)",
     ),
     (
-        "END_RATIO",
-        "multiple of baseline at or above which a minute keeps it open (default 2)",
-    ),
-    (
         "END_QUIET_MINUTES",
         "consecutive usual minutes that End an insight (default 5)",
     ),
@@ -292,13 +288,6 @@ impl Config {
             "END_MIN_COUNT",
             &mut d.end_min_count,
             |v| *v >= 1,
-            "at least 1",
-        )?;
-        set(
-            s,
-            "END_RATIO",
-            &mut d.end_ratio,
-            |v| *v >= 1.0,
             "at least 1",
         )?;
         set(

@@ -19,10 +19,8 @@ pub struct DetectorConfig {
     pub novelty_margin: f64,
     /// A closed minute is still "unusual" (keeps an insight open) below this tail probability…
     pub end_alpha: f64,
-    /// …and at or above this count…
+    /// …and at or above this count (and twice the baseline rate).
     pub end_min_count: u64,
-    /// …and at or above this multiple of the baseline.
-    pub end_ratio: f64,
     /// Consecutive usual closed minutes that End an insight.
     pub end_quiet_minutes: u32,
     /// An insight open this long is ended and its level accepted as the new normal.
@@ -82,7 +80,6 @@ impl Sensitivity {
             novelty_margin: 0.5,
             end_alpha: 1e-3,
             end_min_count: 2,
-            end_ratio: 2.0,
             end_quiet_minutes: 5,
             max_insight_hours: 24,
             seasonal_min_events: 100,
