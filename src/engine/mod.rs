@@ -117,22 +117,32 @@ impl<'a> Engine<'a> {
         key: &str,
         open: Opener<'_>,
     ) -> Result<Outcome, ProcessError> {
-        let mut attempt = 0;
+        self.transaction(key, || self.try_process(object_id, key, open))
+    }
+
+    /// Run `attempt` as one unit of work of the store: commit what it wrote, or roll it back;
+    /// on a conflict (another writer changed an item it read) roll back and run it again, up to
+    /// [`CONFLICT_RETRIES`] times. `label` names the file or account/region in errors.
+    fn transaction<T>(
+        &self,
+        label: &str,
+        mut attempt: impl FnMut() -> Result<T, Abort>,
+    ) -> Result<T, ProcessError> {
+        let mut retries = 0;
         loop {
-            let result = self.try_process(object_id, key, open);
-            match result {
-                Ok(outcome) => {
-                    self.store.commit().map_err(|e| store_error(key, e))?;
-                    return Ok(outcome);
+            match attempt() {
+                Ok(done) => {
+                    self.store.commit().map_err(|e| store_error(label, e))?;
+                    return Ok(done);
                 }
-                Err(Abort::Conflict) if attempt < CONFLICT_RETRIES => {
+                Err(Abort::Conflict) if retries < CONFLICT_RETRIES => {
                     self.store.rollback();
-                    attempt += 1;
+                    retries += 1;
                 }
                 Err(Abort::Conflict) => {
                     self.store.rollback();
                     return Err(ProcessError::Transient {
-                        key: key.into(),
+                        key: label.into(),
                         reason: "too many concurrent updates; retry later".into(),
                     });
                 }

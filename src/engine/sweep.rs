@@ -2,11 +2,11 @@
 //! (both in `mod.rs`) close, decide, emit and save through here, as one unit of work with the
 //! same retries as a file. And the registry of trails the sweep visits.
 
-use super::error::{Abort, ProcessError, abort, fatal, store_error};
+use super::Engine;
+use super::error::{Abort, ProcessError, abort, fatal};
 use super::items::{TRAIL_SK, TRAILS_PK, trail_pk};
 use super::series_cache::SeriesCache;
 use super::trail::TrailState;
-use super::{CONFLICT_RETRIES, Engine};
 use crate::base::time::Minute;
 use crate::cloudtrail::key::TrailScope;
 use crate::insight::record::InsightRecord;
@@ -22,30 +22,9 @@ impl Engine<'_> {
         release_all: bool,
     ) -> Result<Vec<InsightRecord>, ProcessError> {
         let label = format!("{}/{}", scope.account, scope.region);
-        let mut attempt = 0;
-        loop {
-            match self.try_close_scope(scope, &label, &target, release_all) {
-                Ok(records) => {
-                    self.store.commit().map_err(|e| store_error(&label, e))?;
-                    return Ok(records);
-                }
-                Err(Abort::Conflict) if attempt < CONFLICT_RETRIES => {
-                    self.store.rollback();
-                    attempt += 1;
-                }
-                Err(Abort::Conflict) => {
-                    self.store.rollback();
-                    return Err(ProcessError::Transient {
-                        key: label,
-                        reason: "too many concurrent updates".into(),
-                    });
-                }
-                Err(Abort::Error(e)) => {
-                    self.store.rollback();
-                    return Err(e);
-                }
-            }
-        }
+        self.transaction(&label, || {
+            self.try_close_scope(scope, &label, &target, release_all)
+        })
     }
 
     fn try_close_scope(
