@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The straightforward Python a user would write instead of trail-insights: per-minute counts of
 management write calls (call rate) and of errors (error rate) per API, from CloudTrail log files,
-with the same counting rules as src/record.rs (skip Insights/aggregated/network-activity and data
+with the same counting rules as src/cloudtrail/record.rs (skip Insights/aggregated/network-activity and data
 events, de-duplicate eventIDs). gzip and json are C modules; Counter is the natural tool.
 
 Usage: reference.py FILE_OR_DIR...   prints the number of series-minutes and counted events.

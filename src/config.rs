@@ -215,6 +215,7 @@ impl Config {
                 .map_err(|e| ConfigError(format!("{origin} is not valid TOML: {e}")))?;
             for (k, v) in table {
                 let name = k.to_ascii_uppercase();
+                removed(&name, &origin)?;
                 if !known(&name) {
                     return Err(ConfigError(format!(
                         "{origin}: unknown setting `{k}` (known: {})",
@@ -229,6 +230,7 @@ impl Config {
             }
         }
         for (k, v) in env {
+            removed(k, "environment")?;
             if known(k) {
                 settings.insert(k.clone(), (v.clone(), "environment".into()));
             }
@@ -487,6 +489,36 @@ pub fn all_knobs() -> impl Iterator<Item = &'static (&'static str, &'static str)
         .chain(crate::count::suppression::SUPPRESSION_KNOBS.iter())
 }
 
+/// Settings that no longer exist, with what to do instead: a file or environment that still sets
+/// one is refused rather than silently given another meaning.
+const REMOVED_KNOBS: &[(&str, &str)] = &[
+    (
+        "MIN_COUNT",
+        "SINGLE_MINUTE_COUNT sets the events one minute needs to Start on its own",
+    ),
+    (
+        "NOVELTY_MIN_EXTRA",
+        "the novelty gates ask for 2 events beyond the comparable level; NOVELTY_MARGIN sets the rest",
+    ),
+    (
+        "NOVELTY_GLOBAL_WEIGHT",
+        "novelty compares with the larger of the same-hour and any-hour levels",
+    ),
+    (
+        "END_RATIO",
+        "a minute keeps an insight open at twice the baseline rate or more; END_ALPHA and END_MIN_COUNT set the rest",
+    ),
+];
+
+fn removed(name: &str, origin: &str) -> Result<(), ConfigError> {
+    match REMOVED_KNOBS.iter().find(|(n, _)| *n == name) {
+        Some((n, instead)) => Err(ConfigError(format!(
+            "{n} ({origin}) is no longer a setting: {instead}; remove it"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn known(name: &str) -> bool {
     all_knobs().any(|(n, _)| *n == name)
 }
@@ -608,6 +640,23 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn removed_settings_are_refused_with_what_to_do_instead() {
+        let e = Config::load_from(None, &env(&[("MIN_COUNT", "5")]))
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("MIN_COUNT (environment) is no longer a setting")
+                && e.contains("SINGLE_MINUTE_COUNT"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "end_ratio = 3\n").unwrap();
+        let e = Config::load_from(Some(&path), &[]).unwrap_err().0;
+        assert!(e.contains("END_RATIO") && e.contains("remove it"), "{e}");
     }
 
     #[test]

@@ -51,6 +51,11 @@ fn top_module(path: &Path) -> Option<String> {
 /// The modules named as `crate::<name>` in the file's code outside its unit tests.
 fn crate_uses(text: &str) -> Vec<String> {
     let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    // Grouped paths (`crate::{a, b}`) would hide the modules they name from this check.
+    assert!(
+        !code.contains("crate::{"),
+        "write `use crate::a::…` paths one module at a time"
+    );
     let mut out = Vec::new();
     for (i, _) in code.match_indices("crate::") {
         let rest = &code[i + "crate::".len()..];

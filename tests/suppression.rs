@@ -158,7 +158,7 @@ fn per_series_sensitivity_silences_or_sharpens_one_series() {
             "{rule}"
         );
     }
-    // A storm of 4 is below medium's minimum of 5 events; `high` (3) reports it.
+    // A storm of 4 is below medium's SINGLE_MINUTE_COUNT (12); `high` (3) reports it.
     rewrite(dir.path(), &files, |records| {
         records.retain(|r| {
             r["eventName"] != "GetSecretValue"
