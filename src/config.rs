@@ -238,6 +238,8 @@ impl Config {
         Config::from_settings(&settings)
     }
 
+    /// Defaults, then the preset (`SENSITIVITY`), then each group of knobs in turn; the first
+    /// invalid setting is the error.
     fn from_settings(s: &BTreeMap<String, (String, String)>) -> Result<Config, ConfigError> {
         let mut c = Config::default();
         if let Some((v, origin)) = s.get("SENSITIVITY") {
@@ -248,175 +250,206 @@ impl Config {
             })?;
             c.detector = preset.detector();
         }
-        let d = &mut c.detector;
-        set(
-            s,
-            "START_ALPHA",
-            &mut d.start_alpha,
-            |v| *v > 0.0 && *v < 1.0,
-            "between 0 and 1",
-        )?;
-        set(
-            s,
-            "SINGLE_MINUTE_COUNT",
-            &mut d.single_minute_count,
-            |v| *v >= 3,
-            "at least 3",
-        )?;
-        set(s, "SUSTAINED_EVENTS", &mut d.sustained_events, |_| true, "")?;
-        set(
-            s,
-            "MIN_RATIO",
-            &mut d.min_ratio,
-            |v| *v >= 1.0,
-            "at least 1",
-        )?;
-        set(
-            s,
-            "NOVELTY_MARGIN",
-            &mut d.novelty_margin,
-            |v| *v >= 0.0,
-            "0 or more",
-        )?;
-        set(
-            s,
-            "END_ALPHA",
-            &mut d.end_alpha,
-            |v| *v > 0.0 && *v < 1.0,
-            "between 0 and 1",
-        )?;
-        set(
-            s,
-            "END_MIN_COUNT",
-            &mut d.end_min_count,
-            |v| *v >= 1,
-            "at least 1",
-        )?;
-        set(
-            s,
-            "END_QUIET_MINUTES",
-            &mut d.end_quiet_minutes,
-            |v| (1..=60).contains(v),
-            "between 1 and 60",
-        )?;
-        set(
-            s,
-            "MAX_INSIGHT_HOURS",
-            &mut d.max_insight_hours,
-            |v| (1..=168).contains(v),
-            "between 1 and 168",
-        )?;
-        set(
-            s,
-            "SEASONAL_MIN_EVENTS",
-            &mut d.seasonal_min_events,
-            |_| true,
-            "",
-        )?;
-        set(
-            s,
-            "WARMUP_HOURS",
-            &mut d.warmup_hours,
-            |v| *v <= 168,
-            "at most 168",
-        )?;
-        set(
-            s,
-            "TAIL_RETURN_WEEKS",
-            &mut d.tail_return_weeks,
-            |v| (0.0..=1e6).contains(v),
-            "between 0 and 1000000",
-        )?;
-        set(
-            s,
-            "DEPLOY_SESSION_APIS",
-            &mut c.deploy_session_apis,
-            |v| *v != 1,
-            "0 (off) or at least 2",
-        )?;
-        if let Some((raw, origin)) = s.get("DEPLOY_SESSION_AGENTS") {
-            c.deploy_session_agents = crate::count::suppression::list(raw);
-            if c.deploy_session_agents.is_empty() {
-                return Err(ConfigError(format!(
-                    "DEPLOY_SESSION_AGENTS ({origin}) must name at least one pattern (`*` for \
-                     any); DEPLOY_SESSION_APIS=0 turns the rule off"
-                )));
-            }
-        }
-        // Lateness is capped at an hour: the baseline used for a decision leaves out the current
-        // and the previous hour, which are then never still open when a decision is made.
-        set(
-            s,
-            "LATENESS_MINUTES",
-            &mut c.lateness_minutes,
-            |v| *v <= 60,
-            "at most 60",
-        )?;
-        set(
-            s,
-            "MAX_DECOMPRESSED_BYTES",
-            &mut c.limits.max_decompressed_bytes,
-            |v| *v >= 1024,
-            "at least 1024",
-        )?;
-        set(
-            s,
-            "MAX_RECORD_BYTES",
-            &mut c.limits.max_record_bytes,
-            |v| *v >= 1024,
-            "at least 1024",
-        )?;
-        set(
-            s,
-            "METRICS_RETENTION_DAYS",
-            &mut c.metrics_retention_days,
-            |v| (9..=90).contains(v),
-            "between 9 and 90",
-        )?;
-        set(
-            s,
-            "FUTURE_TOLERANCE_MINUTES",
-            &mut c.future_tolerance_minutes,
-            |v| *v <= 1440,
-            "at most 1440",
-        )?;
-        // ---- extensions beyond AWS (issue 7) ----
-        if let Some((raw, origin)) = s.get("READ_CALL_INSIGHTS") {
-            c.coverage.read_calls =
-                parse_flag("READ_CALL_INSIGHTS", raw, origin).map_err(ConfigError)?;
-        }
-        if let Some((raw, origin)) = s.get("DATA_EVENT_INSIGHTS") {
-            c.coverage.data_events =
-                parse_flag("DATA_EVENT_INSIGHTS", raw, origin).map_err(ConfigError)?;
-        }
-        if let Some((raw, origin)) = s.get("DROP_INSIGHTS") {
-            c.detector.drop_insights =
-                parse_flag("DROP_INSIGHTS", raw, origin).map_err(ConfigError)?;
-        }
-        set(
-            s,
-            "DROP_MIN_RATE",
-            &mut c.detector.drop_min_rate,
-            |v| *v >= 1.0,
-            "at least 1",
-        )?;
-        set(
-            s,
-            "DROP_MINUTES",
-            &mut c.detector.drop_minutes,
-            |v| (1..=240).contains(v),
-            "between 1 and 240",
-        )?;
-        if let Some((raw, origin)) = s.get("SERIES_SENSITIVITY") {
-            c.series_sensitivity = series_sensitivity(raw, origin, &c.detector)?;
-        }
-        for (name, _) in crate::count::suppression::SUPPRESSION_KNOBS {
-            if let Some((raw, origin)) = s.get(*name) {
-                c.suppression.set(name, raw, origin).map_err(ConfigError)?;
-            }
-        }
+        detector_knobs(s, &mut c.detector)?;
+        deploy_session_knobs(s, &mut c)?;
+        engine_knobs(s, &mut c)?;
+        extension_knobs(s, &mut c)?;
         Ok(c)
     }
+}
+
+/// The detector knobs over the preset (`START_ALPHA` … `TAIL_RETURN_WEEKS`).
+fn detector_knobs(
+    s: &BTreeMap<String, (String, String)>,
+    d: &mut DetectorConfig,
+) -> Result<(), ConfigError> {
+    set(
+        s,
+        "START_ALPHA",
+        &mut d.start_alpha,
+        |v| *v > 0.0 && *v < 1.0,
+        "between 0 and 1",
+    )?;
+    set(
+        s,
+        "SINGLE_MINUTE_COUNT",
+        &mut d.single_minute_count,
+        |v| *v >= 3,
+        "at least 3",
+    )?;
+    set(s, "SUSTAINED_EVENTS", &mut d.sustained_events, |_| true, "")?;
+    set(
+        s,
+        "MIN_RATIO",
+        &mut d.min_ratio,
+        |v| *v >= 1.0,
+        "at least 1",
+    )?;
+    set(
+        s,
+        "NOVELTY_MARGIN",
+        &mut d.novelty_margin,
+        |v| *v >= 0.0,
+        "0 or more",
+    )?;
+    set(
+        s,
+        "END_ALPHA",
+        &mut d.end_alpha,
+        |v| *v > 0.0 && *v < 1.0,
+        "between 0 and 1",
+    )?;
+    set(
+        s,
+        "END_MIN_COUNT",
+        &mut d.end_min_count,
+        |v| *v >= 1,
+        "at least 1",
+    )?;
+    set(
+        s,
+        "END_QUIET_MINUTES",
+        &mut d.end_quiet_minutes,
+        |v| (1..=60).contains(v),
+        "between 1 and 60",
+    )?;
+    set(
+        s,
+        "MAX_INSIGHT_HOURS",
+        &mut d.max_insight_hours,
+        |v| (1..=168).contains(v),
+        "between 1 and 168",
+    )?;
+    set(
+        s,
+        "SEASONAL_MIN_EVENTS",
+        &mut d.seasonal_min_events,
+        |_| true,
+        "",
+    )?;
+    set(
+        s,
+        "WARMUP_HOURS",
+        &mut d.warmup_hours,
+        |v| *v <= 168,
+        "at most 168",
+    )?;
+    set(
+        s,
+        "TAIL_RETURN_WEEKS",
+        &mut d.tail_return_weeks,
+        |v| (0.0..=1e6).contains(v),
+        "between 0 and 1000000",
+    )?;
+    Ok(())
+}
+
+/// The deploy-session rule: how many APIs at once, and which tools deploy.
+fn deploy_session_knobs(
+    s: &BTreeMap<String, (String, String)>,
+    c: &mut Config,
+) -> Result<(), ConfigError> {
+    set(
+        s,
+        "DEPLOY_SESSION_APIS",
+        &mut c.deploy_session_apis,
+        |v| *v != 1,
+        "0 (off) or at least 2",
+    )?;
+    if let Some((raw, origin)) = s.get("DEPLOY_SESSION_AGENTS") {
+        c.deploy_session_agents = crate::count::suppression::list(raw);
+        if c.deploy_session_agents.is_empty() {
+            return Err(ConfigError(format!(
+                "DEPLOY_SESSION_AGENTS ({origin}) must name at least one pattern (`*` for \
+                 any); DEPLOY_SESSION_APIS=0 turns the rule off"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The engine: lateness, read limits, metrics retention, clock tolerance.
+fn engine_knobs(s: &BTreeMap<String, (String, String)>, c: &mut Config) -> Result<(), ConfigError> {
+    // Lateness is capped at an hour: the baseline used for a decision leaves out the current
+    // and the previous hour, which are then never still open when a decision is made.
+    set(
+        s,
+        "LATENESS_MINUTES",
+        &mut c.lateness_minutes,
+        |v| *v <= 60,
+        "at most 60",
+    )?;
+    set(
+        s,
+        "MAX_DECOMPRESSED_BYTES",
+        &mut c.limits.max_decompressed_bytes,
+        |v| *v >= 1024,
+        "at least 1024",
+    )?;
+    set(
+        s,
+        "MAX_RECORD_BYTES",
+        &mut c.limits.max_record_bytes,
+        |v| *v >= 1024,
+        "at least 1024",
+    )?;
+    set(
+        s,
+        "METRICS_RETENTION_DAYS",
+        &mut c.metrics_retention_days,
+        |v| (9..=90).contains(v),
+        "between 9 and 90",
+    )?;
+    set(
+        s,
+        "FUTURE_TOLERANCE_MINUTES",
+        &mut c.future_tolerance_minutes,
+        |v| *v <= 1440,
+        "at most 1440",
+    )?;
+    Ok(())
+}
+
+/// The extensions beyond AWS (issue 7): read calls, data events, drops, per-series
+/// sensitivity (over the detector knobs already set) and suppression.
+fn extension_knobs(
+    s: &BTreeMap<String, (String, String)>,
+    c: &mut Config,
+) -> Result<(), ConfigError> {
+    if let Some((raw, origin)) = s.get("READ_CALL_INSIGHTS") {
+        c.coverage.read_calls =
+            parse_flag("READ_CALL_INSIGHTS", raw, origin).map_err(ConfigError)?;
+    }
+    if let Some((raw, origin)) = s.get("DATA_EVENT_INSIGHTS") {
+        c.coverage.data_events =
+            parse_flag("DATA_EVENT_INSIGHTS", raw, origin).map_err(ConfigError)?;
+    }
+    if let Some((raw, origin)) = s.get("DROP_INSIGHTS") {
+        c.detector.drop_insights = parse_flag("DROP_INSIGHTS", raw, origin).map_err(ConfigError)?;
+    }
+    set(
+        s,
+        "DROP_MIN_RATE",
+        &mut c.detector.drop_min_rate,
+        |v| *v >= 1.0,
+        "at least 1",
+    )?;
+    set(
+        s,
+        "DROP_MINUTES",
+        &mut c.detector.drop_minutes,
+        |v| (1..=240).contains(v),
+        "between 1 and 240",
+    )?;
+    if let Some((raw, origin)) = s.get("SERIES_SENSITIVITY") {
+        c.series_sensitivity = series_sensitivity(raw, origin, &c.detector)?;
+    }
+    for (name, _) in crate::count::suppression::SUPPRESSION_KNOBS {
+        if let Some((raw, origin)) = s.get(*name) {
+            c.suppression.set(name, raw, origin).map_err(ConfigError)?;
+        }
+    }
+    Ok(())
 }
 
 impl Config {

@@ -33,8 +33,30 @@ fn delay(v: &[i64]) -> String {
 }
 
 /// The report, in Markdown. `command` is how it was produced; `chart` the chart's file name.
+///
+/// One helper per section, in the order they appear in the report.
 pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
     let mut md = String::new();
+    intro(&mut md, e, command);
+    headline_table(&mut md, e);
+    spike_like_note(&mut md, e);
+    deploy_session_note(&mut md, e);
+    counts_note(&mut md, e);
+    chart_link(&mut md, chart);
+    let methods = method_columns(e);
+    false_by_rate(&mut md, &methods);
+    false_by_pattern(&mut md, &methods);
+    recall_breakdown(&mut md, &methods);
+    start_delay_by_shape(&mut md, &methods);
+    shifts_and_attribution(&mut md, &methods);
+    presets(&mut md, e);
+    other_seeds(&mut md, e);
+    sweep(&mut md, e);
+    md
+}
+
+/// Title and the traffic: what was generated, how it is delivered and how it is scored.
+fn intro(md: &mut String, e: &Evaluation, command: &str) {
     let s = &e.scenario;
     let _ = writeln!(
         md,
@@ -78,7 +100,10 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
          median / p90 minutes.\n",
         super::score::GRACE_MINUTES
     );
+}
 
+/// The headline table: one row per method, end to end first when it ran.
+fn headline_table(md: &mut String, e: &Evaluation) {
     md.push_str("## Headline\n\n");
     md.push_str(
         "| Method | Insights | Precision | Recall (all) | Recall (target class) | F1 | \
@@ -101,16 +126,16 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
         );
     };
     if let Some(sc) = &e.end_to_end {
-        row(
-            &mut md,
-            "**trail-insights, end to end** (files → engine)",
-            sc,
-        );
+        row(md, "**trail-insights, end to end** (files → engine)", sc);
     }
     for r in &e.headline {
-        row(&mut md, &r.method.label(), &r.score);
+        row(md, &r.method.label(), &r.score);
     }
     md.push('\n');
+}
+
+/// How many of the first row's false insights fell on spike-like normal activity.
+fn spike_like_note(md: &mut String, e: &Evaluation) {
     if let Some(sc) = e
         .end_to_end
         .as_ref()
@@ -143,6 +168,10 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
             rate(&rest),
         );
     }
+}
+
+/// What the Starts withheld by the deploy-session rule would have scored, had they been written.
+fn deploy_session_note(md: &mut String, e: &Evaluation) {
     if let (Some(sc), Some(all)) = (&e.end_to_end, &e.with_withheld) {
         let by_pattern: Vec<String> = all
             .false_by_pattern
@@ -174,6 +203,10 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
             ratio(&sc.recall_target),
         );
     }
+}
+
+/// Why the count-level rows differ from the end-to-end row.
+fn counts_note(md: &mut String, e: &Evaluation) {
     let _ = writeln!(
         md,
         "The rows after the first run each detector on the generated per-minute counts \
@@ -185,7 +218,10 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
          minutes.\n",
         e.config.warmup_hours
     );
+}
 
+/// The trade-off chart, when one was written.
+fn chart_link(md: &mut String, chart: Option<&str>) {
     if let Some(chart) = chart {
         let _ = writeln!(
             md,
@@ -194,15 +230,21 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
              static: threshold; z-score: σ; Poisson: α). Up and left is better.\n"
         );
     }
+}
 
-    md.push_str("## False insights per series-week by baseline rate\n\n");
-    let methods: Vec<(&str, &Score)> = e
-        .end_to_end
+/// The columns of the breakdown tables: end to end (when it ran), then each headline method.
+fn method_columns(e: &Evaluation) -> Vec<(&str, &Score)> {
+    e.end_to_end
         .iter()
         .map(|sc| ("end to end", sc))
         .chain(e.headline.iter().map(|r| (r.method.family(), &r.score)))
-        .collect();
-    header(&mut md, "Rate stratum", &methods);
+        .collect()
+}
+
+/// False insights per series-week by rate stratum.
+fn false_by_rate(md: &mut String, methods: &[(&str, &Score)]) {
+    md.push_str("## False insights per series-week by baseline rate\n\n");
+    header(md, "Rate stratum", methods);
     for (label, _, _) in RATE_STRATA {
         let cells: Vec<String> = methods
             .iter()
@@ -210,8 +252,12 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
             .collect();
         let _ = writeln!(md, "| {label} | {} |", cells.join(" | "));
     }
+}
+
+/// False insights per series-week by benign pattern.
+fn false_by_pattern(md: &mut String, methods: &[(&str, &Score)]) {
     md.push_str("\n## False insights per series-week by pattern\n\n");
-    header(&mut md, "Pattern", &methods);
+    header(md, "Pattern", methods);
     for p in all_patterns() {
         let cells: Vec<String> = methods
             .iter()
@@ -219,9 +265,12 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
             .collect();
         let _ = writeln!(md, "| {} | {} |", p.label(), cells.join(" | "));
     }
+}
 
+/// Recall by injected magnitude, duration and kind; the rows are those of the first column.
+fn recall_breakdown(md: &mut String, methods: &[(&str, &Score)]) {
     md.push_str("\n## Recall by magnitude, duration and kind\n\n");
-    header(&mut md, "Injected", &methods);
+    header(md, "Injected", methods);
     let first = methods[0].1;
     for m in first.recall_by_magnitude.keys() {
         let cells: Vec<String> = methods
@@ -249,9 +298,13 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
          least 0.3/min); +N/min adds N events a minute (sparser series, where a multiple of \
          almost nothing means nothing).\n",
     );
+}
 
+/// Start delay by injected shape; the rows are those of the first column.
+fn start_delay_by_shape(md: &mut String, methods: &[(&str, &Score)]) {
+    let first = methods[0].1;
     md.push_str("\n## Start delay by shape (event time, median / p90 minutes)\n\n");
-    header(&mut md, "Shape", &methods);
+    header(md, "Shape", methods);
     for shape in first.start_delays_by_shape.keys() {
         let cells: Vec<String> = methods
             .iter()
@@ -268,49 +321,55 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
          climbs from almost nothing, so no method sees its first minutes. The headline's median \
          mixes the three shapes over the injections each method detects.\n",
     );
+}
 
+/// Level shifts, repeated insights and attribution of the new caller.
+fn shifts_and_attribution(md: &mut String, methods: &[(&str, &Score)]) {
     md.push_str("\n## Level shifts, attribution, flapping\n\n");
-    header(&mut md, "Measure", &methods);
+    header(md, "Measure", methods);
     let line = |md: &mut String, name: &str, f: &dyn Fn(&Score) -> String| {
         let cells: Vec<String> = methods.iter().map(|(_, sc)| f(sc)).collect();
         let _ = writeln!(md, "| {name} | {} |", cells.join(" | "));
     };
-    line(
-        &mut md,
-        "Insights per level shift (mean; ideal ≤ 1)",
-        &|sc| mean(&sc.shift_insights),
-    );
-    line(&mut md, "Shifts with more than one insight", &|sc| {
+    line(md, "Insights per level shift (mean; ideal ≤ 1)", &|sc| {
+        mean(&sc.shift_insights)
+    });
+    line(md, "Shifts with more than one insight", &|sc| {
         let over = sc.shift_insights.iter().filter(|&&n| n > 1).count();
         format!("{over} of {}", sc.shift_insights.len())
     });
     line(
-        &mut md,
+        md,
         "Minutes from shift to last insight's End (median / p90)",
         &|sc| delay(&sc.shift_adaptation),
     );
-    line(&mut md, "Repeated insights on one injection", &|sc| {
+    line(md, "Repeated insights on one injection", &|sc| {
         sc.duplicates.to_string()
     });
+    line(md, "New caller ranked first in the Start record", &|sc| {
+        ratio(&sc.attribution_first)
+    });
     line(
-        &mut md,
-        "New caller ranked first in the Start record",
-        &|sc| ratio(&sc.attribution_first),
-    );
-    line(
-        &mut md,
+        md,
         "New caller within the top 5 in the Start record",
         &|sc| ratio(&sc.attribution_top5),
     );
     md.push_str(
         "\nAttribution is only in the end-to-end run (the count-level runs have no records).\n",
     );
+}
 
+/// The summary of each preset, on counts.
+fn presets(md: &mut String, e: &Evaluation) {
     md.push_str("\n## Presets (on counts)\n\n| Preset | ");
     md.push_str(SUMMARY_HEADER);
     for (name, sc) in &e.presets {
-        summary_row(&mut md, name, sc);
+        summary_row(md, name, sc);
     }
+}
+
+/// The summary of this seed and the others, end to end and on counts.
+fn other_seeds(md: &mut String, e: &Evaluation) {
     md.push_str(
         "\n## Other seeds\n\nThe same scenario drawn with other seeds and the same settings: how \
          much the numbers above owe to one draw of the traffic (the settings were tuned on seed \
@@ -331,12 +390,16 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
         .map(|o| (o.seed, o.end_to_end.as_ref(), Some(&o.counts)));
     for (seed, end_to_end, counts) in std::iter::once(this).chain(others) {
         if let Some(sc) = end_to_end {
-            summary_row(&mut md, &format!("{seed}, end to end"), sc);
+            summary_row(md, &format!("{seed}, end to end"), sc);
         }
         if let Some(sc) = counts {
-            summary_row(&mut md, &format!("{seed}, on counts"), sc);
+            summary_row(md, &format!("{seed}, on counts"), sc);
         }
     }
+}
+
+/// Every setting of the sweep behind the chart.
+fn sweep(md: &mut String, e: &Evaluation) {
     md.push_str("\n## Sweep\n\n| Setting | Insights | Recall (all) | Recall (target) | False / series-week |\n|---|---|---|---|---|\n");
     for r in &e.sweep {
         let _ = writeln!(
@@ -349,7 +412,6 @@ pub fn markdown(e: &Evaluation, command: &str, chart: Option<&str>) -> String {
             rate(&r.score.false_overall)
         );
     }
-    md
 }
 
 /// The false insights that fell on spike-like normal activity (by the target class's measure),
