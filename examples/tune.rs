@@ -1,6 +1,7 @@
 //! Quick tuning probe: the configuration from the environment (as `replay` reads it) on counts,
 //! on the synthetic scenario (seed from TUNE_SEED, default 1) and on the real series under
 //! TUNE_SERIES (default ../shared/datasets/cloud-monitoring), one line each.
+use trail_insights::base::time::{MINUTES_PER_HOUR, MINUTES_PER_WEEK};
 use trail_insights::config::Config;
 use trail_insights::evaluation::methods::{self, Method};
 use trail_insights::evaluation::{real, score};
@@ -81,14 +82,12 @@ fn misses(
 ) {
     for (s, t) in series.iter().zip(traffics) {
         let p = methods::detect(t, ours, warmup);
-        let warm = s.start.0 + i64::from(warmup) * 60;
+        let warm = s.start.0 + i64::from(warmup) * MINUTES_PER_HOUR;
         for w in s.windows.iter().filter(|w| w.rise && w.start.0 >= warm) {
-            let found = p
-                .iter()
-                .any(|p| p.start.0 >= w.start.0 - 10 && p.start.0 < w.end.0 + 10);
+            let found = w.found(&p);
             let at = |m: i64| s.counts.get((m - s.start.0) as usize).copied().unwrap_or(0) as f64;
             let win: Vec<f64> = (w.start.0..w.end.0).map(at).collect();
-            let prior: Vec<f64> = ((w.start.0 - 10080).max(s.start.0)..w.start.0)
+            let prior: Vec<f64> = ((w.start.0 - MINUTES_PER_WEEK).max(s.start.0)..w.start.0)
                 .map(at)
                 .collect();
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;

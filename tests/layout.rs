@@ -29,15 +29,12 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
+fn rust_files() -> Vec<PathBuf> {
+    walkdir::WalkDir::new(src())
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect()
 }
 
 /// The top-level module a file under `src/` belongs to (`None` for lib.rs and the binaries).
@@ -73,8 +70,7 @@ fn crate_uses(text: &str) -> Vec<String> {
 #[test]
 fn imports_point_down_the_pipeline() {
     let layer: BTreeMap<&str, u32> = LAYERS.iter().copied().collect();
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    let files = rust_files();
     let mut wrong = Vec::new();
     for path in &files {
         let Some(top) = top_module(path) else {
@@ -118,8 +114,7 @@ fn few_loose_files_and_none_too_long() {
         loose.len() <= MAX_LOOSE_FILES,
         "loose files at the top of src/: {loose:?}"
     );
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    let files = rust_files();
     let long: Vec<String> = files
         .iter()
         .map(|p| (p, std::fs::read_to_string(p).unwrap().lines().count()))

@@ -54,6 +54,18 @@ pub struct Window {
     pub rise: bool,
 }
 
+impl Window {
+    /// Whether a Start at `t` falls in the window, extended by [`WINDOW_GRACE_MINUTES`].
+    pub fn covers(&self, t: Minute) -> bool {
+        t.0 >= self.start.0 - WINDOW_GRACE_MINUTES && t.0 < self.end.0 + WINDOW_GRACE_MINUTES
+    }
+
+    /// Whether any of `predictions` Starts in the window: it is found.
+    pub fn found(&self, predictions: &[Prediction]) -> bool {
+        predictions.iter().any(|p| self.covers(p.start))
+    }
+}
+
 /// One labelled series, converted to events per minute.
 #[derive(Debug, Clone)]
 pub struct LabelledSeries {
@@ -344,9 +356,6 @@ impl SeriesScore {
 /// Score the Starts of `predictions` (all on this series) against its windows.
 pub fn score(s: &LabelledSeries, predictions: &[Prediction], warmup_hours: u32) -> SeriesScore {
     let warm = s.start.plus(i64::from(warmup_hours) * MINUTES_PER_HOUR);
-    let near = |w: &Window, t: Minute| {
-        t.0 >= w.start.0 - WINDOW_GRACE_MINUTES && t.0 < w.end.0 + WINDOW_GRACE_MINUTES
-    };
     let mut out = SeriesScore {
         series_weeks: (s.end().0 - warm.0).max(0) as f64 / MINUTES_PER_WEEK as f64,
         insights: predictions.len(),
@@ -359,12 +368,12 @@ pub fn score(s: &LabelledSeries, predictions: &[Prediction], warmup_hours: u32) 
             out.warmup_windows += 1;
         } else {
             out.windows += 1;
-            out.detected += usize::from(predictions.iter().any(|p| near(w, p.start)));
+            out.detected += usize::from(w.found(predictions));
         }
     }
     out.false_insights = predictions
         .iter()
-        .filter(|p| p.start >= warm && !s.windows.iter().any(|w| near(w, p.start)))
+        .filter(|p| p.start >= warm && !s.windows.iter().any(|w| w.covers(p.start)))
         .count();
     if s.is_null() {
         out.null_false = out.false_insights;
